@@ -1,0 +1,11 @@
+"""A line of receipt text with how sure the reader is of it: what OCR and the POS tap hand the parser."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TextLine:
+    text: str
+    confidence: float = 1.0  # 0..1; POS bytes are exact (1.0), OCR gives its word confidences
