@@ -43,10 +43,9 @@ def bangkok_day(moment: datetime) -> date:
 
 
 def end_of_bangkok_day(day: date) -> datetime:
-    """The last instant of a Bangkok calendar day, in UTC: when points 'valid until' that day end."""
-    return datetime.combine(day + timedelta(days=1), time.min, BANGKOK).astimezone(UTC) - timedelta(
-        microseconds=1
-    )
+    """The last instant of a Bangkok calendar day, in UTC ('valid until' that day)."""
+    next_midnight = datetime.combine(day + timedelta(days=1), time.min, BANGKOK)
+    return next_midnight.astimezone(UTC) - timedelta(microseconds=1)
 
 
 def start_of_bangkok_day(day: date) -> datetime:

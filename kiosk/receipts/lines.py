@@ -1,4 +1,4 @@
-"""A line of receipt text with how sure the reader is of it: what OCR and the POS tap hand the parser."""
+"""A line of receipt text and how sure the reader is of it: what OCR and the POS tap yield."""
 
 from __future__ import annotations
 

@@ -91,9 +91,10 @@ class Receipt:
 
     def fingerprint(self) -> str:
         """Identity across branches: tax id (or normalised store) + receipt no + date + total."""
-        store_key = (
-            f"tax:{self.store.tax_id}" if self.store.tax_id else f"store:{normalise_key(self.store.name)}"
-        )
+        if self.store.tax_id:
+            store_key = f"tax:{self.store.tax_id}"
+        else:
+            store_key = f"store:{normalise_key(self.store.name)}"
         day = self.purchase_day.isoformat() if self.purchase_day else "-"
         parts = ["v1", store_key, f"no:{normalise_key(self.receipt_no)}", day,
                  format_money(self.total) or "-"]
@@ -108,8 +109,9 @@ class Receipt:
             "purchased_at": _format_moment(self.purchased_at),
             "currency": self.currency,
             "items": [
-                {"name": i.name, "qty": _format_qty(i.qty), "unit_price": format_money(i.unit_price),
-                 "amount": format_money(i.amount), "sku": i.sku}
+                {"name": i.name, "qty": _format_qty(i.qty),
+                 "unit_price": format_money(i.unit_price), "amount": format_money(i.amount),
+                 "sku": i.sku}
                 for i in self.items
             ],
             "subtotal": format_money(self.subtotal),
@@ -140,7 +142,8 @@ class Receipt:
             purchased_at=_parse_moment(doc.get("purchased_at")),
             currency=doc.get("currency", "THB"),
             items=[Item(name=i["name"], amount=_money_or_none(i.get("amount")),
-                        qty=_parse_qty(i.get("qty")), unit_price=_money_or_none(i.get("unit_price")),
+                        qty=_parse_qty(i.get("qty")),
+                        unit_price=_money_or_none(i.get("unit_price")),
                         sku=i.get("sku")) for i in doc.get("items", [])],
             subtotal=_money_or_none(doc.get("subtotal")),
             discount=_money_or_none(doc.get("discount")),
@@ -161,7 +164,8 @@ class Receipt:
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ReceiptError(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+            raise ReceiptError(
+                f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
         return cls.from_json(doc)
 
 

@@ -1,0 +1,7 @@
+"""Errors a person can act on. Their message is a sentence shown as-is to staff or a shopper."""
+
+from __future__ import annotations
+
+
+class KioskError(Exception):
+    """Base of every error whose message tells the reader what is wrong and what to do."""
