@@ -51,7 +51,7 @@ def _expire(args: argparse.Namespace) -> int:
     if as_of > now and not args.json:
         stderr(f"note: expiring as of {args.as_of}, a date in the future")
     result = open_loyalty(args).expire(as_of)
-    emit(args, result, f"expired {result['points']} points of {result['members']} members")
+    emit(args, result, f"expired {result['points']} points from {result['members']} member(s)")
     return 0
 
 

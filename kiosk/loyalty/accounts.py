@@ -75,10 +75,9 @@ def join(ctx: Loyalty, phone: str, *, consent: bool, referrer: str | None = None
                                f"branch {existing['branch']})")
         referrer_id = None
         if referrer:
-            referrer_member = find(ctx, referrer)
-            if referrer_member["phone"] == e164:
+            if normalise_phone(referrer) == e164:
                 raise KioskError("a member cannot refer themselves")
-            referrer_id = referrer_member["id"]
+            referrer_id = find(ctx, referrer)["id"]
         moment = ctx.clock()
         row = {"id": new_id(moment), "phone": e164, "created_at": iso_utc(moment),
                "branch": ctx.branch, "birth_date": birth_date.isoformat() if birth_date else None,

@@ -85,7 +85,8 @@ def claim_receipt(ctx: Loyalty, phone: str, receipt: Receipt, *,
         result = ClaimResult(status, 0, member["balance"], receipt_id, fingerprint,
                              earning.to_json(), reasons, tier=member["tier"])
         if status == "earned":
-            _award(ctx, member, receipt_id, fingerprint, earning, result)
+            _award(ctx, member, receipt_id, fingerprint, earning, result,
+                   reason=_describe(receipt))
         else:
             result.pending_points = earning.points
         return result
@@ -118,7 +119,8 @@ def approve(ctx: Loyalty, receipt_id: str, *, staff: str, corrections: dict[str,
                                 "receipt_no": receipt.receipt_no})
         result = ClaimResult("earned", 0, member["balance"], receipt_id, fingerprint,
                              earning.to_json(), tier=member["tier"])
-        _award(ctx, member, receipt_id, fingerprint, earning, result, staff=staff)
+        _award(ctx, member, receipt_id, fingerprint, earning, result, staff=staff,
+               reason=_describe(receipt))
         _decision_event(ctx, receipt_id, fingerprint, "earned", staff, note)
         return result
 
@@ -214,9 +216,10 @@ def _nothing_message(earning: Earning) -> str:
 
 
 def _award(ctx: Loyalty, member: dict[str, Any], receipt_id: str, fingerprint: str,
-           earning: Earning, result: ClaimResult, staff: str | None = None) -> None:
+           earning: Earning, result: ClaimResult, *, reason: str,
+           staff: str | None = None) -> None:
     posting.credit(ctx, member["id"], "earn", earning.points, tier_points=earning.points,
-                   receipt_id=receipt_id, staff=staff,
+                   receipt_id=receipt_id, staff=staff, reason=reason,
                    detail={"fingerprint": fingerprint, "earning": earning.to_json()})
     if member["referrer_id"] and not member["referral_paid"] and ctx.programme.referral_bonus:
         referrer = members.by_id(ctx.store, member["referrer_id"])
@@ -258,6 +261,11 @@ def _apply_correction(doc: dict[str, Any], key: str, value: Any) -> None:
         raise KioskError(f"cannot correct {key!r}: choose total, purchased_at, receipt_no, "
                          "store or tax_id")
     doc.setdefault("confidence", {})[key if key != "store_name" else "store"] = 1.0
+
+
+def _describe(receipt: Receipt) -> str:
+    """'receipt Lotus's no R4410-0025': what the ledger line shows staff and the member."""
+    return f"receipt {receipt.store.name or 'unknown store'} no {receipt.receipt_no or '?'}"
 
 
 def _document(receipt: Receipt) -> str:

@@ -89,6 +89,7 @@ V1_BRANCH_CORE = [
         detail TEXT NOT NULL DEFAULT '{}'
     )""",
     """CREATE INDEX ledger_member ON ledger(member_id, created_at)""",
+    """CREATE INDEX ledger_receipt ON ledger(receipt_id) WHERE receipt_id IS NOT NULL""",
     """CREATE UNIQUE INDEX ledger_one_reversal ON ledger(corrects) WHERE kind = 'reverse'""",
     *IMMUTABLE_LEDGER,
     # Points are lots: each positive event is a lot; negative events spend lots oldest first.
