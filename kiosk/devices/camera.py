@@ -3,8 +3,8 @@
     0, 2@1920x1080, /dev/video2@1280x720   a camera through OpenCV, at the given resolution
     receipts/clip.mp4                       a video file, played in a loop
     receipts/, receipts/*.jpg, photo.png    still images, each shown for `hold` frames, looping
-    samples                                 the project's sample receipt photos
-                                            (assets/samples/camera)
+    samples                                 photos in assets/samples/camera if there are any,
+                                            else today's generated sample receipts
     faulty:ADDRESS                          any of these inside a FaultyCamera (tests, demo)
 
 `read()` returns a BGR frame (numpy, as OpenCV gives it), or None when no frame is ready just
@@ -23,6 +23,7 @@ from types import TracebackType
 import cv2
 import numpy as np
 
+from kiosk.devices.sample_receipts import fresh_sample_receipts
 from kiosk.errors import KioskError
 from kiosk.paths import assets_dir
 
@@ -202,11 +203,7 @@ def make_camera(address: str, *, hold: int = DEFAULT_HOLD) -> Camera:
         source: int | str = int(index) if index is not None else path
         return OpenCVCamera(source, size=size)
     if text == "samples":
-        images = _images_in(samples_dir())
-        if not images:
-            raise CameraError(f"The sample receipt folder {samples_dir()} has no pictures: "
-                              "add receipt photos there, or set KIOSK_CAMERA to a camera "
-                              "(e.g. 0).")
+        images = _images_in(samples_dir()) or fresh_sample_receipts()
         return FileCamera(images, hold=hold, name="sample receipts")
     path = Path(text).expanduser()
     if path.suffix.lower() in VIDEO_SUFFIXES and path.is_file():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from datetime import date, timedelta
 from pathlib import Path
 
 import cv2
@@ -86,11 +88,17 @@ def test_settings_that_name_nothing_are_explained(tmp_path: Path):
         open_camera(str(tmp_path / "nowhere" / "*.jpg"))
 
 
-def test_samples_folder_empty_is_said_clearly_and_full_is_played(tmp_path: Path, monkeypatch,
-                                                                  photo_folder: Path):
+def test_samples_are_generated_fresh_unless_the_site_ships_its_own(tmp_path: Path, monkeypatch,
+                                                                    photo_folder: Path):
     monkeypatch.setenv("KIOSK_ASSETS", str(tmp_path / "assets"))
-    with pytest.raises(CameraError, match=r"samples/camera has no pictures: add receipt photos"):
-        open_camera("samples")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    generated = open_camera("samples", hold=1)
+    assert generated.read().shape[0] > 1000  # a full camera frame of a generated receipt
+    today = sorted((tmp_path / "cache" / "kiosk" / "sample-receipts").iterdir())
+    labels = [json.loads(line) for line in (today[0] / "labels.jsonl").read_text().splitlines()]
+    assert len(labels) == 6
+    assert all(date.fromisoformat(row["date"]) >= date.today() - timedelta(days=3)
+               for row in labels)
     (tmp_path / "assets" / "samples").mkdir(parents=True)
     photo_folder.rename(tmp_path / "assets" / "samples" / "camera")
     assert which(open_camera("samples").read()) == 0

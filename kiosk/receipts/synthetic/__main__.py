@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import cv2
 
+from kiosk.clock import BANGKOK
 from kiosk.receipts.synthetic.dataset import write_samples
 
 
@@ -22,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--severity", type=float, default=0.5,
                         help="0 = gentle photo .. 1 = faded, crumpled, glared, blurred (0.5)")
     parser.add_argument("--clean", action="store_true", help="flat straight scans instead")
+    parser.add_argument("--recent-days", type=int, metavar="N",
+                        help="date the receipts within the last N days (default: 2024-2025)")
     args = parser.parse_args(argv)
     if not 0 <= args.severity <= 1:
         parser.error("--severity must be between 0 and 1")
@@ -29,7 +33,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--count must be at least 1")
     cv2.setNumThreads(1)  # the kiosk PC's cores are shared; one is plenty
     started = time.perf_counter()
-    images = write_samples(args.out, args.count, args.seed, args.severity, clean=args.clean)
+    dated = None
+    if args.recent_days is not None:
+        today = datetime.now(BANGKOK).date()
+        dated = (today - timedelta(days=args.recent_days), today)
+    images = write_samples(args.out, args.count, args.seed, args.severity, clean=args.clean,
+                           dated=dated)
     per_image = (time.perf_counter() - started) / len(images)
     print(f"wrote {len(images)} receipts to {args.out} ({per_image:.2f} s each)")
     return 0

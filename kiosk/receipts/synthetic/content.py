@@ -105,8 +105,12 @@ def clip_columns(text: str, width: int) -> str:
     return clipped.rstrip()
 
 
-def make_ticket(rng: random.Random) -> Ticket:
-    """A random, internally consistent receipt from one of the chains or a small shop."""
+def make_ticket(rng: random.Random, *, dated: tuple[date, date] | None = None) -> Ticket:
+    """A random, internally consistent receipt from one of the chains or a small shop.
+
+    `dated` bounds the purchase day (default: Buddhist-era years 2567-2568), e.g. the last few
+    days for a demo whose programme refuses old receipts.
+    """
     chain = _pick_chain(rng)
     lang = rng.choice(chain.langs)
     paper = rng.choice(chain.papers)
@@ -121,7 +125,8 @@ def make_ticket(rng: random.Random) -> Ticket:
     house = f"{rng.randint(1, 999)}/{rng.randint(1, 99)}" if rng.random() < 0.6 \
         else str(rng.randint(1, 999))
     address_lines = (f"{house} {road}", f"{district} {province}")
-    moment = _moment(rng, all_day=chain.key in ("7-eleven", "familymart", "cjmore"))
+    moment = _moment(rng, all_day=chain.key in ("7-eleven", "familymart", "cjmore"),
+                     dated=dated or (FIRST_DAY, LAST_DAY))
     date_raw = _date_text(rng, moment.date(), lang)
     with_seconds = rng.random() < 0.4
     time_raw = moment.strftime("%H:%M:%S" if with_seconds else "%H:%M")
@@ -231,11 +236,14 @@ def _tax_id_text(rng: random.Random, tax_id: str) -> str:
     return tax_id
 
 
-def _moment(rng: random.Random, *, all_day: bool) -> datetime:
-    day = FIRST_DAY + timedelta(days=rng.randint(0, (LAST_DAY - FIRST_DAY).days))
+def _moment(rng: random.Random, *, all_day: bool, dated: tuple[date, date]) -> datetime:
+    first, last = dated
+    day = first + timedelta(days=rng.randint(0, (last - first).days))
     hour = rng.randint(0, 23) if all_day else rng.randint(7, 21)
-    return datetime(day.year, day.month, day.day, hour, rng.randint(0, 59), rng.randint(0, 59),
-                    tzinfo=BANGKOK)
+    moment = datetime(day.year, day.month, day.day, hour, rng.randint(0, 59), rng.randint(0, 59),
+                      tzinfo=BANGKOK)
+    latest = datetime.now(BANGKOK) - timedelta(minutes=10)  # never a receipt from the future
+    return min(moment, latest) if last >= latest.date() else moment
 
 
 def _date_text(rng: random.Random, day: date, lang: str) -> str:

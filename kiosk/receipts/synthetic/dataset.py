@@ -36,11 +36,11 @@ class Sample:
 
 
 def make_sample(seed: int, index: int, *, severity: float = 0.5, clean: bool = False,
-                name: str | None = None) -> Sample:
+                name: str | None = None, dated: tuple[date, date] | None = None) -> Sample:
     """One receipt, its print and its photo; the receipt depends only on (seed, index)."""
     seeds = random.Random(f"kiosk-synthetic:{seed}:{index}")
     content_seed, print_seed, camera_seed = (seeds.getrandbits(64) for _ in range(3))
-    ticket = make_ticket(random.Random(content_seed))
+    ticket = make_ticket(random.Random(content_seed), dated=dated)
     strip = render(ticket, random.Random(print_seed))
     photo = photograph(strip.image, strip.px_per_mm, np.random.default_rng(camera_seed),
                        severity=severity, clean=clean)
@@ -86,7 +86,7 @@ def label(sample: Sample, *, seed: int, index: int, severity: float, clean: bool
 
 
 def write_samples(out_dir: Path, count: int, seed: int, severity: float = 0.5, *,
-                  clean: bool = False) -> list[Path]:
+                  clean: bool = False, dated: tuple[date, date] | None = None) -> list[Path]:
     """Write synth_NNN.jpg / .txt and labels.jsonl into `out_dir`; return the image paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -95,7 +95,7 @@ def write_samples(out_dir: Path, count: int, seed: int, severity: float = 0.5, *
     rows: list[str] = []
     for index in range(count):
         sample = make_sample(seed, index, severity=severity, clean=clean,
-                             name=f"synth_{index:0{width}d}")
+                             name=f"synth_{index:0{width}d}", dated=dated)
         image = out_dir / f"{sample.name}.jpg"
         image.write_bytes(sample.photo.jpeg())
         (out_dir / f"{sample.name}.txt").write_text("\n".join(sample.strip.lines) + "\n",
