@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from kiosk.clock import bangkok_day, format_date, iso_utc, parse_iso_utc, start_of_bangkok_day
 from kiosk.errors import KioskError
-from kiosk.loyalty import accounts, posting
+from kiosk.loyalty import accounts, posting, verify
 from kiosk.loyalty.earning import Earning, compute_earning
 from kiosk.loyalty.ids import new_id
 from kiosk.loyalty.phone import mask_phone
@@ -65,7 +65,8 @@ def claim_receipt(ctx: Loyalty, phone: str, receipt: Receipt, *,
             raise ClaimRefused("no_consent", f"{mask_phone(member['phone'])} has not given PDPA "
                                "consent, so points cannot be recorded; give consent first")
         fingerprint = _check_claimable(ctx, receipt)
-        reasons = list(review_reasons or []) + _doubts(ctx, receipt)
+        reasons = (list(review_reasons or []) + _doubts(ctx, receipt)
+                   + verify.review_reasons(ctx, member, receipt, image_hash))
         earning = _earning(ctx, member, receipt)
         moment = ctx.clock()
         receipt_id = new_id(moment)

@@ -19,6 +19,7 @@ from kiosk.errors import KioskError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _REQUIRED = object()
+LOOK_ALIKE_BITS = 24  # of 255; kiosk/receipts/image_hash.py says how it was measured
 
 
 class ProgrammeError(KioskError):
@@ -89,6 +90,8 @@ class Programme:
     receipt_max_age_days: int
     daily_cap: int | None
     review_below_confidence: float
+    max_claims_per_day: int
+    look_alike_bits: int
     expiry_policy: str
     expiry_days: int
     tier_window_days: int
@@ -138,6 +141,7 @@ def parse_programme(doc: dict[str, Any]) -> Programme:
     expiry = r.section("expiry")
     tiering = r.section("tiering")
     bonuses = r.section("bonuses")
+    verify = r.section("verify")
     consent = r.section("consent")
     tiers = tuple(_tier(t) for t in r.items("tiers"))
     if not tiers:
@@ -164,6 +168,8 @@ def parse_programme(doc: dict[str, Any]) -> Programme:
         receipt_max_age_days=earn.integer("receipt_max_age_days", minimum=0, default=30),
         daily_cap=earn.integer("daily_cap", minimum=1, default=None),
         review_below_confidence=float(earn.decimal("review_below_confidence", default="0.80")),
+        max_claims_per_day=verify.integer("max_claims_per_day", minimum=1, default=10),
+        look_alike_bits=verify.integer("look_alike_bits", minimum=0, default=LOOK_ALIKE_BITS),
         expiry_policy=expiry.choice("policy", ("rolling_days", "end_of_next_year", "never"),
                                     "rolling_days"),
         expiry_days=expiry.integer("days", minimum=1, default=365),

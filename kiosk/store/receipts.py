@@ -64,6 +64,12 @@ def image_hash_claims(store: Store) -> list[tuple[str, str]]:
         "AND status IN ('earned', 'review')")]
 
 
+def live_claims_since(store: Store, since: str) -> list[dict[str, Any]]:
+    """Earned or in-review claims made since `since` (uses the status index), newest first."""
+    return store.query("SELECT id, document FROM receipts WHERE status IN ('earned', 'review') "
+                       "AND created_at >= ? ORDER BY created_at DESC", (since,))
+
+
 def claims_since(store: Store, member_id: str, since: str) -> int:
     return int(store.scalar("SELECT COUNT(*) FROM receipts WHERE member_id = ? AND created_at >= ?",
                             (member_id, since)))

@@ -1,0 +1,88 @@
+"""Checks that send a claimable receipt to staff review instead of paying it blindly.
+
+They never refuse on their own: a look-alike of a claimed receipt, a shopper scanning more
+receipts than a person buys in a day, or a store the reader could not name are reasons for a
+person to look. Two look-alike checks work together:
+- the same picture sent again (resized, re-encoded) has a perceptual hash within the
+  programme's `look_alike_bits` of the claimed one (kiosk/receipts/image_hash.py);
+- a new photo of a claimed receipt whose fingerprint came out different because OCR misread
+  one field: same store and purchase day, and a receipt number one character away (or, when
+  either number could not be read, the same total at the same minute).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from rapidfuzz.distance import Levenshtein
+
+from kiosk.clock import iso_utc
+from kiosk.receipts.model import Receipt, normalise_key
+from kiosk.store import receipts as receipt_rows
+
+if TYPE_CHECKING:
+    from kiosk.loyalty.service import Loyalty
+
+
+def review_reasons(ctx: Loyalty, member: dict[str, Any], receipt: Receipt,
+                   image_hash: str | None) -> list[str]:
+    reasons = []
+    if not receipt.store.name and not receipt.store.tax_id:
+        reasons.append("unknown_store")
+    today = receipt_rows.claims_since(ctx.store, member["id"],
+                                      iso_utc(ctx.clock() - timedelta(hours=24)))
+    if today >= ctx.programme.max_claims_per_day:
+        reasons.append("velocity")
+    twin = (nearest_image(ctx, image_hash) if image_hash else None) or content_twin(ctx, receipt)
+    if twin is not None:
+        reasons.append(f"looks_like:{twin}")
+    return reasons
+
+
+def nearest_image(ctx: Loyalty, image_hash: str) -> str | None:
+    """The live claim whose photo is within the programme's look-alike distance, if any."""
+    mine = int(image_hash, 16)
+    best, best_bits = None, ctx.programme.look_alike_bits + 1
+    for receipt_id, other in receipt_rows.image_hash_claims(ctx.store):
+        bits = (mine ^ int(other, 16)).bit_count()
+        if bits < best_bits:
+            best, best_bits = receipt_id, bits
+    return best
+
+
+def content_twin(ctx: Loyalty, receipt: Receipt) -> str | None:
+    """A recent live claim that is this receipt read slightly differently."""
+    day = receipt.purchase_day
+    if day is None:
+        return None
+    since = ctx.clock() - timedelta(days=ctx.programme.receipt_max_age_days + 1)
+    mine_store, mine_no = _store_key(receipt.to_json()), normalise_key(receipt.receipt_no)
+    mine_minute = _minute(receipt.to_json().get("purchased_at"))
+    for row in receipt_rows.live_claims_since(ctx.store, iso_utc(since)):
+        doc = json.loads(row["document"])
+        if _store_key(doc) != mine_store or (doc.get("purchased_at") or "")[:10] != day.isoformat():
+            continue
+        other_no = normalise_key(doc.get("receipt_no"))
+        if "-" not in (mine_no, other_no):  # both numbers read: they decide
+            if Levenshtein.distance(mine_no, other_no) <= 1:
+                return row["id"]
+            continue
+        same_sale = (doc.get("total") == receipt.to_json()["total"] and mine_minute is not None
+                     and _minute(doc.get("purchased_at")) == mine_minute)
+        if same_sale:
+            return row["id"]
+    return None
+
+
+def _store_key(doc: dict[str, Any]) -> str:
+    store = doc.get("store") or {}
+    return store.get("tax_id") or normalise_key(store.get("name"))
+
+
+def _minute(text: str | None) -> str | None:
+    """'2024-03-05T14:32' from a date-time; None for a bare date (no time to compare)."""
+    if not text or len(text) <= 10:
+        return None
+    return datetime.fromisoformat(text).strftime("%Y-%m-%dT%H:%M")
