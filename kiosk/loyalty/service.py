@@ -13,7 +13,16 @@ from typing import Any
 
 from kiosk.clock import Clock, iso_utc, parse_iso_utc, utc_now
 from kiosk.config import Settings
-from kiosk.loyalty import accounts, claims, corrections, posting, redemption, tiers
+from kiosk.loyalty import (
+    accounts,
+    claim_tokens,
+    claims,
+    corrections,
+    posting,
+    redemption,
+    tiers,
+    verify,
+)
 from kiosk.loyalty.programme import Programme, load_programme
 from kiosk.receipts.model import Receipt
 from kiosk.store import ledger, members, meta
@@ -75,6 +84,14 @@ class Loyalty:
 
     # Points
     def claim(self, phone: str, receipt: Receipt, **kwargs: Any) -> claims.ClaimResult:
+        """Claim a receipt however it arrived: a claim QR printed by this branch's till wins;
+        a scan of a receipt the till printed takes the printer's exact fields; else as read."""
+        token = next((code.data for code in receipt.codes
+                      if claim_tokens.is_claim_token(code.data)), None)
+        if token is not None:
+            return claim_tokens.claim_with_token(self, phone, token)
+        if receipt.source not in ("pos", "manual"):
+            receipt = verify.match_printed(self, receipt)
         return claims.claim_receipt(self, phone, receipt, **kwargs)
 
     def approve(self, receipt_id: str, *, staff: str, corrections: dict[str, Any] | None = None,

@@ -8,6 +8,17 @@ person to look. Two look-alike checks work together:
 - a new photo of a claimed receipt whose fingerprint came out different because OCR misread
   one field: same store and purchase day, and a receipt number one character away (or, when
   either number could not be read, the same total at the same minute).
+
+The POS match, where the branch has a POS bridge: the bridge keeps every receipt its till printed
+(`kiosk.store.pos_receipts`). A receipt is *printed here* when a stored sale has its fingerprint,
+or (OCR misread a field) its receipt number and day plus the same tax id or total. Such a receipt
+is proven genuine; `match_printed` hands the kiosk the printed fields in place of the OCR ones.
+A receipt of *this store* that was not printed here goes to review as `not_printed_here`. This
+store is learnt, not configured: a receipt is this store's when its tax id (and branch number,
+when both print one) or, without a tax id, its normalised store name appears on a receipt the
+bridge printed, and it is dated after the bridge's first such print (older receipts predate the
+bridge, so their absence proves nothing). A printed receipt later refunded at the till goes to
+review as `refunded_at_till`.
 """
 
 from __future__ import annotations
@@ -18,12 +29,16 @@ from typing import TYPE_CHECKING, Any
 
 from rapidfuzz.distance import Levenshtein
 
-from kiosk.clock import iso_utc
+from kiosk.clock import as_utc, bangkok_day, iso_utc, parse_iso_utc
+from kiosk.money import to_satang
 from kiosk.receipts.model import Receipt, normalise_key
+from kiosk.store import pos_receipts
 from kiosk.store import receipts as receipt_rows
 
 if TYPE_CHECKING:
     from kiosk.loyalty.service import Loyalty
+
+CLOCK_SLACK = timedelta(minutes=10)  # the POS clock and the store PC's may disagree this much
 
 
 def review_reasons(ctx: Loyalty, member: dict[str, Any], receipt: Receipt,
@@ -38,7 +53,7 @@ def review_reasons(ctx: Loyalty, member: dict[str, Any], receipt: Receipt,
     twin = (nearest_image(ctx, image_hash) if image_hash else None) or content_twin(ctx, receipt)
     if twin is not None:
         reasons.append(f"looks_like:{twin}")
-    return reasons
+    return reasons + pos_reasons(ctx, receipt)
 
 
 def nearest_image(ctx: Loyalty, image_hash: str) -> str | None:
@@ -86,3 +101,52 @@ def _minute(text: str | None) -> str | None:
     if not text or len(text) <= 10:
         return None
     return datetime.fromisoformat(text).strftime("%Y-%m-%dT%H:%M")
+
+
+def pos_reasons(ctx: Loyalty, receipt: Receipt) -> list[str]:
+    """`not_printed_here` for this store's receipt the till never printed; `refunded_at_till`
+    for one it printed and later refunded."""
+    row = printed_here(ctx, receipt)
+    if row is not None:
+        return ["refunded_at_till"] if row["refunded_by"] else []
+    name = receipt.store.name
+    first = pos_receipts.first_printed(ctx.store, tax_id=receipt.store.tax_id,
+                                       store_key=normalise_key(name) if name else None,
+                                       store_branch=receipt.store.branch)
+    if first is None or not _after(receipt, parse_iso_utc(first) + CLOCK_SLACK):
+        return []
+    return ["not_printed_here"]
+
+
+def printed_here(ctx: Loyalty, receipt: Receipt) -> dict[str, Any] | None:
+    """The stored print of this receipt, if this branch's till printed it (see above)."""
+    row = pos_receipts.sale_by_fingerprint(ctx.store, receipt.fingerprint())
+    if row is not None or not receipt.receipt_no or receipt.purchase_day is None:
+        return row
+    for row in pos_receipts.sales_by_number(ctx.store, normalise_key(receipt.receipt_no)):
+        printed = Receipt.from_json_text(row["document"])
+        same_store = bool(receipt.store.tax_id) and receipt.store.tax_id == row["store_tax_id"]
+        same_total = receipt.total is not None and to_satang(receipt.total) == row["total_satang"]
+        if printed.purchase_day == receipt.purchase_day and (same_store or same_total):
+            return row
+    return None
+
+
+def match_printed(ctx: Loyalty, receipt: Receipt) -> Receipt:
+    """Call before claiming a scanned receipt: if this branch printed it, the printed receipt
+    (exact fields, confidence 1, so no low-confidence review); otherwise `receipt` unchanged."""
+    row = printed_here(ctx, receipt)
+    if row is None:
+        return receipt
+    printed = Receipt.from_json_text(row["document"])
+    printed.codes += [code for code in receipt.codes if code not in printed.codes]
+    printed.timings_ms = dict(receipt.timings_ms)
+    printed.source = "pos"
+    return printed
+
+
+def _after(receipt: Receipt, since: datetime) -> bool:
+    if isinstance(receipt.purchased_at, datetime):
+        return as_utc(receipt.purchased_at) >= since
+    day = receipt.purchase_day
+    return day is not None and day > bangkok_day(since)

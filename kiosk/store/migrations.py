@@ -154,9 +154,43 @@ V1_BRANCH_CORE = [
        BEGIN SELECT RAISE(ABORT, 'outbox rows are kept: mark them sent instead'); END""",
 ]
 
+# Every receipt the POS bridge saw print, whether or not anyone claimed it: the kiosk matches
+# scans against it, claim QRs name a row, refunds find their sale. Card numbers are masked
+# before a row is written. Rows change only to record a refund or a used claim QR.
+V2_POS_RECEIPTS = [
+    """CREATE TABLE pos_receipts (
+        id TEXT PRIMARY KEY,
+        printed_at TEXT NOT NULL,
+        branch TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('sale', 'refund', 'other')),
+        fingerprint TEXT,
+        store_name TEXT,
+        store_key TEXT,
+        store_tax_id TEXT,
+        store_branch TEXT,
+        receipt_no TEXT,
+        receipt_key TEXT,
+        purchased_at TEXT,
+        total_satang INTEGER,
+        document TEXT NOT NULL,
+        text TEXT NOT NULL,
+        ended_by TEXT NOT NULL,
+        warnings TEXT NOT NULL DEFAULT '[]',
+        member_id TEXT REFERENCES members(id),
+        refund_of TEXT REFERENCES pos_receipts(id),
+        refunded_by TEXT REFERENCES pos_receipts(id),
+        token_used_at TEXT
+    )""",
+    """CREATE INDEX pos_receipts_fingerprint ON pos_receipts(fingerprint)
+       WHERE fingerprint IS NOT NULL""",
+    """CREATE INDEX pos_receipts_number ON pos_receipts(receipt_key, kind)""",
+    """CREATE INDEX pos_receipts_store ON pos_receipts(store_tax_id, store_key, printed_at)""",
+]
+
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (1, "branch core: members, consents, ledger, lots, receipts, rewards, coupons, outbox",
      V1_BRANCH_CORE),
+    (2, "POS bridge: every receipt printed at this branch's till", V2_POS_RECEIPTS),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
