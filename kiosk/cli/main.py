@@ -10,10 +10,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from kiosk.cli import app, members, points, store_admin
+from kiosk.cli import app, members, points, scan, store_admin
 from kiosk.errors import KioskError
 
-COMMAND_MODULES = (members, points, store_admin, app)
+COMMAND_MODULES = (members, points, store_admin, scan, app)
 
 
 def build_parser() -> argparse.ArgumentParser:
