@@ -249,3 +249,10 @@ def test_a_slip_drawn_for_other_paper_is_refused():
     epson = open_printer("dummy?profile=TM-T88V")
     epson.print_slip(render(SLIP, epson.paper))  # 512 dots wide: fits its narrower head
     assert epson.printed[0].image().width == 512
+
+
+def test_a_usb_printer_that_is_not_plugged_in_is_offline_with_a_reason():
+    printer = open_printer("usb:04b8:0e15")  # pyusb and libusb are installed; no device is
+    status = printer.status()
+    assert status.state == PrinterState.OFFLINE
+    assert "not answering" in status.message and "usb:04b8:0e15" in status.message
