@@ -1,12 +1,21 @@
 # The two commands a new machine needs are `make demo` and `make test`; both install what is
 # missing first (scripts/bootstrap) and are quick when it is already there.
-.PHONY: demo test bench lint bootstrap
+.PHONY: demo demo-cli screenshots test bench lint bootstrap
 
 bootstrap:
 	@scripts/bootstrap
 
+# The kiosk on a fresh demo branch: generated sample receipts as its camera, slips printed as
+# PNG files, SQLite. With no display it walks the journey by itself on a virtual one.
 demo: bootstrap
+	@.venv/bin/kiosk demo --folder var/demo
+
+# A member's life through the `kiosk` command line, each step printed.
+demo-cli: bootstrap
 	@scripts/demo-core
+
+screenshots: bootstrap
+	QT_QPA_PLATFORM=offscreen .venv/bin/kiosk demo --headless --screenshots var/screens
 
 test: bootstrap
 	.venv/bin/ruff check .
