@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from kiosk.clock import bangkok_day, format_date, iso_utc, parse_iso_utc, start_of_bangkok_day
-from kiosk.errors import KioskError
+from kiosk.errors import KioskError, Refused
 from kiosk.loyalty import accounts, posting, verify
 from kiosk.loyalty.earning import Earning, compute_earning
 from kiosk.loyalty.ids import new_id
@@ -30,12 +30,8 @@ if TYPE_CHECKING:
 CHECKED_FIELDS = ("total", "purchased_at", "receipt_no", "store")
 
 
-class ClaimRefused(KioskError):
-    """A receipt that cannot earn; `code` is for screens, the message for people."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+class ClaimRefused(Refused):
+    """A receipt that cannot earn."""
 
 
 @dataclass

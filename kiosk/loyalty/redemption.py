@@ -18,7 +18,7 @@ from kiosk.clock import (
     iso_utc,
     parse_iso_utc,
 )
-from kiosk.errors import KioskError
+from kiosk.errors import KioskError, Refused
 from kiosk.loyalty import accounts, corrections, posting
 from kiosk.loyalty.coupon_codes import canonical_code, check_ok, new_coupon_code
 from kiosk.loyalty.ids import new_id
@@ -34,12 +34,8 @@ class RedeemRefused(KioskError):
     """A reward that cannot be redeemed now; the message says why."""
 
 
-class CouponRefused(KioskError):
-    """A coupon that cannot be used; `code` is for screens, the message for the cashier."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+class CouponRefused(Refused):
+    """A coupon that cannot be used at the till."""
 
 
 @dataclass
