@@ -159,7 +159,9 @@ def _selfcheck(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="kiosk-selfcheck-") as scratch:
         report.update(_check_core(Path(scratch)))
     report.update(_check_reader())
-    report["qt"] = _check_qt()
+    from kiosk.ui.app import check_thai_rendering
+
+    report["qt"] = check_thai_rendering()
     lines = [f"{name:<10} {value}" for name, value in report.items()]
     emit(args, report, "kiosk selfcheck: all good\n" + "\n".join(lines))
     return 0
@@ -202,29 +204,6 @@ def _check_reader() -> dict[str, str]:
     return {"tesseract": f"{version} at {shutil.which(command) or command}",
             "ocr": f"sample receipt read: {receipt.store.name}, total {receipt.total}, "
                    f"{receipt.timings_ms.get('total', 0):.0f} ms"}
-
-
-def _check_qt() -> str:
-    from PySide6.QtWidgets import QLabel
-
-    from kiosk.ui.app import apply_look, ensure_app
-
-    app = ensure_app()
-    apply_look(app)
-    label = QLabel("สะสมแต้ม กี่ ปั๊ม / Collect points")
-    label.adjustSize()
-    image = label.grab().toImage()
-    inked = sum(1 for x in range(0, image.width(), 2) for y in range(0, image.height(), 2)
-                if image.pixel(x, y) & 0xFF < 128)
-    if not inked:
-        raise KioskError("Qt drew nothing: the Qt platform plugins or fonts are missing")
-    return f"PySide6 {_qt_version()} on {app.platformName()}, Thai text drawn ({inked} dots)"
-
-
-def _qt_version() -> str:
-    import PySide6
-
-    return PySide6.__version__
 
 
 # Staff PIN

@@ -12,14 +12,16 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import PySide6
 from PySide6.QtCore import QMessageLogContext, Qt, QtMsgType, qInstallMessageHandler
 from PySide6.QtGui import QFont, QFontDatabase
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 
 from kiosk.clock import Clock, utc_now
 from kiosk.config import Settings
 from kiosk.devices.camera import make_camera
 from kiosk.devices.printer import open_printer
+from kiosk.errors import KioskError
 from kiosk.loyalty.programme import Programme, load_programme
 from kiosk.loyalty.service import Loyalty
 from kiosk.paths import assets_dir
@@ -127,3 +129,17 @@ def log_to(path: Path) -> None:
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+
+
+def check_thai_rendering() -> str:
+    """For `kiosk selfcheck`: Qt starts, and draws Thai with the fonts it finds."""
+    app = ensure_app()
+    apply_look(app)
+    label = QLabel("สะสมแต้ม กี่ ปั๊ม / Collect points")
+    label.adjustSize()
+    image = label.grab().toImage()
+    inked = sum(1 for x in range(0, image.width(), 2) for y in range(0, image.height(), 2)
+                if image.pixel(x, y) & 0xFF < 128)
+    if not inked:
+        raise KioskError("Qt drew nothing: the Qt platform plugins or fonts are missing")
+    return f"PySide6 {PySide6.__version__} on {app.platformName()}, Thai text drawn ({inked} dots)"
