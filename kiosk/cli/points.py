@@ -8,8 +8,10 @@ from pathlib import Path
 from kiosk.cli.common import add_json_flag, emit, open_loyalty
 from kiosk.clock import format_date, parse_iso_utc
 from kiosk.errors import KioskError
+from kiosk.money import format_money, from_satang
 from kiosk.receipts.match import match_catalog
 from kiosk.receipts.model import Receipt, ReceiptError
+from kiosk.store.receipts import review_queue
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -131,11 +133,12 @@ def _reverse(args: argparse.Namespace) -> int:
 
 
 def _review_list(args: argparse.Namespace) -> int:
-    rows = open_loyalty(args).store.query(
-        "SELECT id, store_name, receipt_no, purchased_at, total_satang, reasons, created_at "
-        "FROM receipts WHERE status = 'review' ORDER BY created_at")
+    fields = ("id", "store_name", "receipt_no", "purchased_at", "total_satang", "reasons",
+              "created_at")
+    rows = [{k: row[k] for k in fields} for row in review_queue(open_loyalty(args).store)]
     lines = [f"{r['id']}  {r['store_name'] or '?'}  no {r['receipt_no'] or '?'}  "
-             f"{(r['total_satang'] or 0) / 100:.2f} THB  {r['reasons']}" for r in rows]
+             f"{format_money(from_satang(r['total_satang'] or 0))} THB  "
+             f"{', '.join(r['reasons'])}" for r in rows]
     emit(args, rows, "\n".join(lines) or "nothing waiting for review")
     return 0
 
