@@ -113,7 +113,8 @@ def approve(ctx: Loyalty, receipt_id: str, *, staff: str, corrections: dict[str,
                             note=note, updates={
                                 "fingerprint": fingerprint, "document": _document(receipt),
                                 "total_satang": to_satang(receipt.total),
-                                "receipt_no": receipt.receipt_no})
+                                "receipt_no": receipt.receipt_no,
+                                "purchased_at": receipt.to_json()["purchased_at"]})
         result = ClaimResult("earned", 0, member["balance"], receipt_id, fingerprint,
                              earning.to_json(), tier=member["tier"])
         _award(ctx, member, receipt_id, fingerprint, earning, result, staff=staff,

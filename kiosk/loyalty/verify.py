@@ -75,9 +75,9 @@ def content_twin(ctx: Loyalty, receipt: Receipt) -> str | None:
     since = ctx.clock() - timedelta(days=ctx.programme.receipt_max_age_days + 1)
     mine_store, mine_no = _store_key(receipt.to_json()), normalise_key(receipt.receipt_no)
     mine_minute = _minute(receipt.to_json().get("purchased_at"))
-    for row in receipt_rows.live_claims_since(ctx.store, iso_utc(since)):
+    for row in receipt_rows.live_claims_for_day(ctx.store, day.isoformat(), iso_utc(since)):
         doc = json.loads(row["document"])
-        if _store_key(doc) != mine_store or (doc.get("purchased_at") or "")[:10] != day.isoformat():
+        if _store_key(doc) != mine_store:
             continue
         other_no = normalise_key(doc.get("receipt_no"))
         if "-" not in (mine_no, other_no):  # both numbers read: they decide

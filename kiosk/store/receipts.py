@@ -64,10 +64,12 @@ def image_hash_claims(store: Store) -> list[tuple[str, str]]:
         "AND status IN ('earned', 'review')")]
 
 
-def live_claims_since(store: Store, since: str) -> list[dict[str, Any]]:
-    """Earned or in-review claims made since `since` (uses the status index), newest first."""
+def live_claims_for_day(store: Store, day: str, since: str) -> list[dict[str, Any]]:
+    """Earned or in-review claims made since `since` (the status index) of a receipt dated
+    `day` (YYYY-MM-DD), newest first."""
     return store.query("SELECT id, document FROM receipts WHERE status IN ('earned', 'review') "
-                       "AND created_at >= ? ORDER BY created_at DESC", (since,))
+                       "AND created_at >= ? AND substr(purchased_at, 1, 10) = ? "
+                       "ORDER BY created_at DESC", (since, day))
 
 
 def claims_since(store: Store, member_id: str, since: str) -> int:

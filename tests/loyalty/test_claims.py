@@ -82,11 +82,12 @@ def test_low_confidence_goes_to_review_and_approval_pays_with_corrections(member
     assert member.member(PHONE).balance == 0
     with pytest.raises(ClaimRefused, match=r"already claimed .* waiting for staff review"):
         member.claim(PHONE, make_receipt("250.00"))
-    approved = member.approve(result.receipt_id, staff="Noi", corrections={"total": "500.00"})
+    approved = member.approve(result.receipt_id, staff="Noi", corrections={
+        "total": "500.00", "purchased_at": "2026-06-15T09:30:00+07:00"})
     assert approved.points == 20 and approved.balance == 20
     row = member.store.one("SELECT * FROM receipts")
     assert row["status"] == "earned" and row["decided_by"] == "Noi"
-    assert row["total_satang"] == 50000
+    assert row["total_satang"] == 50000 and row["purchased_at"].startswith("2026-06-15")
 
 
 def test_rejected_review_pays_nothing_and_frees_the_fingerprint(member):

@@ -64,6 +64,13 @@ class Kiosk:
         self.screen("consent").accept.click()
         self.wait_step(Step.SCAN)
 
+    def capture_and_fail(self, attempt: int) -> None:
+        """Press capture on an unreadable picture and wait until the reader gave up `attempt`
+        times in all."""
+        self.screen("scan").capture.click()
+        self.qtbot.waitUntil(lambda: self.ctx.session.failed_reads >= attempt
+                             and not self.ctx.reading, timeout=20_000)
+
     def scan_result(self, timeout: int = 60_000) -> str:
         """Wait for the reader and the claim; the outcome's kind."""
         self.wait_step(Step.RESULT, timeout)

@@ -53,9 +53,7 @@ def test_an_unreadable_picture_gives_instructions_then_typing(make_kiosk) -> Non
     scan = kiosk.screen("scan")
     kiosk.qtbot.waitUntil(lambda: not scan.view.image.isNull())
     for attempt in (1, 2):
-        scan.capture.click()
-        kiosk.qtbot.waitUntil(lambda a=attempt: kiosk.ctx.session.failed_reads >= a
-                              and not kiosk.ctx.reading, timeout=20_000)
+        kiosk.capture_and_fail(attempt)
         assert kiosk.ctx.t.problem("too_dark") in scan.status.text()
     assert scan.type_in.isVisible()
 

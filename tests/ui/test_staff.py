@@ -112,9 +112,7 @@ def test_review_queue_approve_and_export(make_kiosk, tmp_path: Path) -> None:
     scan = kiosk.screen("scan")
     kiosk.qtbot.waitUntil(lambda: not scan.view.image.isNull())
     for attempt in (1, 2):
-        scan.capture.click()
-        kiosk.qtbot.waitUntil(lambda a=attempt: kiosk.ctx.session.failed_reads >= a
-                              and not kiosk.ctx.reading, timeout=20_000)
+        kiosk.capture_and_fail(attempt)
     scan.type_in.click()
     manual = kiosk.screen("manual")
     manual.values.update(receipt_no="R77", total="250.00")
