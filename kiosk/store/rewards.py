@@ -74,9 +74,3 @@ def void_coupon(store: Store, code: str, reason: str) -> None:
 
 def mark_printed(store: Store, code: str, at: str) -> None:
     store.execute("UPDATE coupons SET printed_at = ? WHERE code = ?", (at, code))
-
-
-def member_coupons(store: Store, member_id: str) -> list[dict[str, Any]]:
-    return store.query("SELECT * FROM coupons WHERE member_id = ? ORDER BY issued_at DESC",
-                       (member_id,))
-

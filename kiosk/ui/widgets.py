@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QLabel,
-    QLayout,
     QPushButton,
     QSizePolicy,
     QVBoxLayout,
@@ -181,15 +180,6 @@ class PairGrid(QWidget):
             for column, label in enumerate(pair):
                 label.setText(rows[index][column] if used else "")
                 label.setMaximumHeight(QWIDGETSIZE_MAX if used else 0)
-
-
-def clear_layout(layout: QLayout) -> None:
-    """Remove and destroy a layout's widgets; hidden at once so none lingers until deleted."""
-    while layout.count():
-        widget = layout.takeAt(0).widget()
-        if widget is not None:
-            widget.hide()
-            widget.deleteLater()
 
 
 class Screen(QWidget):
