@@ -68,14 +68,22 @@ def nearest_image(ctx: Loyalty, image_hash: str) -> str | None:
 
 
 def content_twin(ctx: Loyalty, receipt: Receipt) -> str | None:
-    """A recent live claim that is this receipt read slightly differently."""
+    """A recent live claim that is this receipt read slightly differently.
+
+    One misread field makes the fingerprint differ; the other fields still agree, so a twin
+    shares the purchase day and either the total (the number was misread) or the receipt
+    number (the total was). SQLite keeps only those before any document is read.
+    """
     day = receipt.purchase_day
     if day is None:
         return None
     since = ctx.clock() - timedelta(days=ctx.programme.receipt_max_age_days + 1)
     mine_store, mine_no = _store_key(receipt.to_json()), normalise_key(receipt.receipt_no)
     mine_minute = _minute(receipt.to_json().get("purchased_at"))
-    for row in receipt_rows.live_claims_for_day(ctx.store, day.isoformat(), iso_utc(since)):
+    total = to_satang(receipt.total) if receipt.total is not None else None
+    for row in receipt_rows.look_alike_candidates(ctx.store, day=day.isoformat(),
+                                                  since=iso_utc(since), total_satang=total,
+                                                  receipt_no=receipt.receipt_no):
         doc = json.loads(row["document"])
         if _store_key(doc) != mine_store:
             continue

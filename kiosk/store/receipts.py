@@ -64,12 +64,15 @@ def image_hash_claims(store: Store) -> list[tuple[str, str]]:
         "AND status IN ('earned', 'review')")]
 
 
-def live_claims_for_day(store: Store, day: str, since: str) -> list[dict[str, Any]]:
-    """Earned or in-review claims made since `since` (the status index) of a receipt dated
-    `day` (YYYY-MM-DD), newest first."""
-    return store.query("SELECT id, document FROM receipts WHERE status IN ('earned', 'review') "
-                       "AND created_at >= ? AND substr(purchased_at, 1, 10) = ? "
-                       "ORDER BY created_at DESC", (since, day))
+def look_alike_candidates(store: Store, *, day: str, since: str, total_satang: int | None,
+                          receipt_no: str | None) -> list[dict[str, Any]]:
+    """Live claims made since `since` (the status index) of a receipt dated `day` (YYYY-MM-DD)
+    sharing its total or its receipt number, newest first."""
+    return store.query(
+        "SELECT id, document FROM receipts WHERE status IN ('earned', 'review') "
+        "AND created_at >= ? AND substr(purchased_at, 1, 10) = ? "
+        "AND (total_satang = ? OR receipt_no = ?) ORDER BY created_at DESC",
+        (since, day, total_satang, receipt_no))
 
 
 def claims_since(store: Store, member_id: str, since: str) -> int:
