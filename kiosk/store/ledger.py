@@ -2,6 +2,7 @@
 
 `append` is the only way points change: in the caller's transaction it writes the event, its
 outbox row, the cached balance, and the lot it opens (positive) or the lot spends (negative).
+Events HQ made (branch "HQ", applied by the sync agent) get no outbox row: HQ already has them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ EVENT_COLUMNS = ("id", "member_id", "kind", "points", "tier_points", "created_at
 
 
 def append(store: Store, event: dict[str, Any], *, lot_expires_at: str | None = None,
-           spends: list[tuple[str, int]] = ()) -> None:
+           spends: list[tuple[str, int]] = (), outbox: bool = True) -> None:
     """Write one event with its side effects; the schema's CHECKs refuse a negative balance."""
     row = {c: event.get(c) for c in EVENT_COLUMNS}
     row["detail"] = json.dumps(event.get("detail") or {}, ensure_ascii=False, sort_keys=True)
@@ -35,8 +36,11 @@ def append(store: Store, event: dict[str, Any], *, lot_expires_at: str | None = 
                       (points, lot_id))
         store.execute("INSERT INTO lot_spends (event_id, lot_id, points) VALUES (?, ?, ?)",
                       (event["id"], lot_id, points))
-    add_outbox(store, event["id"], "ledger", {**row, "detail": event.get("detail") or {}},
-               event["created_at"])
+    if outbox:
+        payload = {**row, "detail": event.get("detail") or {}}
+        if event["points"] > 0:
+            payload["lot_expires_at"] = lot_expires_at  # HQ keeps the same lots as the branch
+        add_outbox(store, event["id"], "ledger", payload, event["created_at"])
 
 
 def add_outbox(store: Store, event_id: str, topic: str, payload: dict[str, Any],

@@ -187,10 +187,33 @@ V2_POS_RECEIPTS = [
     """CREATE INDEX pos_receipts_store ON pos_receipts(store_tax_id, store_key, printed_at)""",
 ]
 
+# What the sync agent keeps: the epochs this database has uploaded under, HQ's last word on each
+# member it knows, and which of HQ's decisions were applied (each exactly once).
+V3_SYNC = [
+    """CREATE TABLE sync_epochs (
+        epoch TEXT PRIMARY KEY,
+        base_seq INTEGER NOT NULL,
+        started_at TEXT NOT NULL,
+        reason TEXT NOT NULL
+    )""",
+    """CREATE TABLE hq_members (
+        member_id TEXT PRIMARY KEY REFERENCES members(id),
+        hq_member_id TEXT NOT NULL,
+        balance INTEGER NOT NULL,
+        epoch TEXT NOT NULL,
+        through_seq INTEGER NOT NULL,
+        overdraft INTEGER NOT NULL DEFAULT 0,
+        confirmed_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE hq_applied (
+        id TEXT PRIMARY KEY, kind TEXT NOT NULL, applied_at TEXT NOT NULL)""",
+]
+
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (1, "branch core: members, consents, ledger, lots, receipts, rewards, coupons, outbox",
      V1_BRANCH_CORE),
     (2, "POS bridge: every receipt printed at this branch's till", V2_POS_RECEIPTS),
+    (3, "sync: epochs, HQ-confirmed balances, applied HQ decisions", V3_SYNC),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

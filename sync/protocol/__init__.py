@@ -1,0 +1,1 @@
+"""What the branch agent and HQ share: event hashing, batch encoding and request signing."""
