@@ -26,7 +26,7 @@ ENVIRONMENT = {
 }
 
 # TOML layout: [branch] id, db, programme, staff_pin_hash; [devices] camera, printer;
-# [hq] url, key. Each maps to one Settings field.
+# [hq] url, key; [sync] interval_seconds, nightly_at. Each maps to one Settings field.
 FILE_KEYS = {
     ("branch", "id"): "branch",
     ("branch", "db"): "db",
@@ -36,7 +36,10 @@ FILE_KEYS = {
     ("devices", "printer"): "printer",
     ("hq", "url"): "hq_url",
     ("hq", "key"): "hq_key",
+    ("sync", "interval_seconds"): "sync_interval",
+    ("sync", "nightly_at"): "sync_nightly_at",
 }
+NUMBER_KEYS = ("sync_interval",)
 
 
 class SettingsError(KioskError):
@@ -53,6 +56,8 @@ class Settings:
     printer: str = "file:" + str(Path.home() / ".local/share/kiosk/slips")
     hq_url: str | None = None
     hq_key: str | None = None
+    sync_interval: int = 60  # seconds between rounds while HQ answers
+    sync_nightly_at: str = "02:30"  # Asia/Bangkok: a round that must succeed every night
 
 
 def default_config_path() -> Path | None:
@@ -91,7 +96,11 @@ def _read_file(path: Path) -> dict[str, Any]:
                 known = ", ".join(f"{s}.{k}" for s, k in FILE_KEYS)
                 raise SettingsError(f"settings file {path}: unknown key {section}.{key} "
                                     f"(known: {known})")
-            if not isinstance(value, str):
+            if name in NUMBER_KEYS:
+                if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                    raise SettingsError(f"settings file {path}: {section}.{key} should be a "
+                                        f"whole number of seconds, got {value!r}")
+            elif not isinstance(value, str):
                 raise SettingsError(f"settings file {path}: {section}.{key} should be text, "
                                     f"got {value!r}")
             if name in ("db", "programme") or (name == "printer" and value.startswith("file:")):

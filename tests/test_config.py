@@ -33,9 +33,18 @@ def test_kiosk_config_variable_names_the_file(tmp_path, monkeypatch):
     ('[branch]\nid = 5\n', "branch.id should be text"),
     ('[branch]\nfavourite = "x"\n', "unknown key branch.favourite"),
     ('[branch\n', "not valid TOML"),
+    ('[sync]\ninterval_seconds = "often"\n', "whole number of seconds"),
 ])
 def test_bad_settings_files_name_the_problem(tmp_path, text, says):
     config = tmp_path / "k.toml"
     config.write_text(text)
     with pytest.raises(SettingsError, match=says):
         load_settings(config)
+
+
+def test_sync_schedule_reads_from_the_file(tmp_path):
+    config = tmp_path / "k.toml"
+    config.write_text('[sync]\ninterval_seconds = 30\nnightly_at = "03:15"\n')
+    settings = load_settings(config)
+    assert (settings.sync_interval, settings.sync_nightly_at) == (30, "03:15")
+    assert load_settings(config, sync_interval=5).sync_interval == 5
