@@ -20,6 +20,7 @@ from kiosk.errors import KioskError
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _REQUIRED = object()
 LOOK_ALIKE_BITS = 24  # of 255; kiosk/receipts/image_hash.py says how it was measured
+DEFAULT_OFFLINE_ALLOWANCE = 1000  # points; assets/programmes/default.toml [sync] says why
 
 
 class ProgrammeError(KioskError):
@@ -105,6 +106,9 @@ class Programme:
     campaigns: tuple[Campaign, ...] = ()
     catalog: tuple[Product, ...] = ()
     rewards: tuple[Reward, ...] = ()
+    # Points a member may spend at one branch while HQ cannot confirm their chain-wide balance:
+    # the most that branch can overdraw it by (docs/sync.md, "Offline redemption rule").
+    offline_allowance: int = DEFAULT_OFFLINE_ALLOWANCE
     products_by_sku: dict[str, Product] = field(default_factory=dict, compare=False)
 
     def tier(self, tier_id: str) -> Tier:
@@ -143,6 +147,7 @@ def parse_programme(doc: dict[str, Any]) -> Programme:
     bonuses = r.section("bonuses")
     verify = r.section("verify")
     consent = r.section("consent")
+    sync = r.section("sync")
     tiers = tuple(_tier(t) for t in r.items("tiers"))
     if not tiers:
         raise ProgrammeError("tiers: at least one tier is needed (the entry tier, threshold 0)")
@@ -184,6 +189,8 @@ def parse_programme(doc: dict[str, Any]) -> Programme:
         campaigns=tuple(_campaign(c) for c in r.items("campaigns")),
         catalog=catalog,
         rewards=tuple(_reward(w) for w in r.items("rewards")),
+        offline_allowance=sync.integer("offline_allowance", minimum=0,
+                                       default=DEFAULT_OFFLINE_ALLOWANCE),
     )
     _unique("tiers", [t.id for t in tiers])
     _unique("catalog", [p.sku for p in catalog])

@@ -19,7 +19,7 @@ from kiosk.clock import (
     parse_iso_utc,
 )
 from kiosk.errors import KioskError, Refused
-from kiosk.loyalty import accounts, corrections, posting
+from kiosk.loyalty import accounts, corrections, hq_updates, posting
 from kiosk.loyalty.coupon_codes import canonical_code, check_ok, new_coupon_code
 from kiosk.loyalty.ids import new_id
 from kiosk.loyalty.phone import mask_phone
@@ -74,6 +74,11 @@ def redeem(ctx: Loyalty, phone: str, reward_id: str) -> CouponView:
         if member["balance"] < reward["cost"]:
             raise RedeemRefused(f"{reward['name_en']} costs {reward['cost']} points; the balance "
                                 f"is {member['balance']}")
+        allowed = hq_updates.spendable(ctx, member)
+        if reward["cost"] > allowed:
+            raise RedeemRefused(f"{reward['name_en']} costs {reward['cost']} points, but this "
+                                "branch cannot reach HQ to confirm the balance: up to "
+                                f"{allowed} points can be spent here until it does")
         code = new_coupon_code()
         posted = posting.debit(ctx, member["id"], "redeem", reward["cost"], coupon_code=code,
                                reason=f"reward {reward['id']}", detail={"reward": reward["id"]})

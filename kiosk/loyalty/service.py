@@ -18,6 +18,7 @@ from kiosk.loyalty import (
     claim_tokens,
     claims,
     corrections,
+    hq_updates,
     posting,
     redemption,
     tiers,
@@ -30,6 +31,11 @@ from kiosk.store import rewards as reward_rows
 from kiosk.store.db import Store
 
 
+def programme_in_force(store: Store, settings: Settings) -> Programme:
+    """HQ's published programme when this branch has one, else the settings' file."""
+    return hq_updates.programme_from_hq(store) or load_programme(settings.programme)
+
+
 @dataclass
 class Loyalty:
     store: Store
@@ -39,8 +45,8 @@ class Loyalty:
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock = utc_now) -> Loyalty:
-        loyalty = cls(Store(Path(settings.db)), load_programme(settings.programme),
-                      settings.branch, clock)
+        store = Store(Path(settings.db))
+        loyalty = cls(store, programme_in_force(store, settings), settings.branch, clock)
         loyalty.apply_programme()
         return loyalty
 

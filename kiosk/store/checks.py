@@ -37,19 +37,23 @@ RULES: dict[str, tuple[str, str]] = {
         "points spent from another member's lot",
         """SELECT s.event_id, s.lot_id FROM lot_spends s JOIN ledger l ON l.id = s.event_id
            JOIN lots t ON t.event_id = s.lot_id WHERE l.member_id <> t.member_id"""),
+    # Events from branch HQ were made by HQ and applied here: they are never uploaded.
     "every_event_in_outbox": (
         "a ledger event missing from the outbox (HQ would never hear of it)",
         """SELECT l.id FROM ledger l LEFT JOIN outbox o ON o.event_id = l.id
-           WHERE o.seq IS NULL"""),
+           WHERE o.seq IS NULL AND l.branch <> 'HQ'"""),
     "outbox_is_gapless": (
         "the outbox sequence has gaps (an upload could not prove it sent everything)",
         """SELECT COUNT(*) AS rows, MIN(seq) AS first, MAX(seq) AS last FROM outbox
            HAVING COUNT(*) > 0 AND MAX(seq) - MIN(seq) + 1 <> COUNT(*)"""),
+    # HQ's reversal of an earn the member had partly spent here takes only what was left
+    # (balances never go below zero); HQ's settling adjust in the same download does the rest.
     "correction_points_at_event": (
         "a reversal that mirrors nothing",
         """SELECT r.id FROM ledger r LEFT JOIN ledger o ON o.id = r.corrects
-           WHERE r.kind = 'reverse' AND (o.id IS NULL OR r.points <> -o.points
-                                         OR r.member_id <> o.member_id)"""),
+           WHERE r.kind = 'reverse' AND (o.id IS NULL OR r.member_id <> o.member_id
+             OR (r.points <> -o.points AND NOT (r.branch = 'HQ' AND o.points > 0
+                                                AND r.points < 0 AND -r.points < o.points)))"""),
     "earned_receipt_has_points": (
         "a receipt marked earned without its earn event",
         """SELECT r.id FROM receipts r LEFT JOIN ledger l

@@ -26,6 +26,13 @@ def set_consent_version(store: Store, member_id: str, version: str | None) -> No
     store.execute("UPDATE members SET consent_version = ? WHERE id = ?", (version, member_id))
 
 
+def erase(store: Store, member_id: str, placeholder: str) -> None:
+    """PDPA erasure: the number (NOT NULL UNIQUE, so a placeholder) and birth date go; the ledger
+    stays, because points are the retailer's accounting record and hold nothing personal."""
+    store.execute("UPDATE members SET phone = ?, birth_date = NULL, consent_version = NULL "
+                  "WHERE id = ?", (placeholder, member_id))
+
+
 def add_consent(store: Store, row: dict[str, Any]) -> None:
     store.execute(
         "INSERT INTO consents (id, member_id, action, version, purposes, at, branch) "

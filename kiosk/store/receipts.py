@@ -27,6 +27,13 @@ def block(store: Store, fingerprint: str, reason: str, at: str) -> None:
                   "VALUES (?, ?, ?)", (fingerprint, reason, at))
 
 
+def block_if_absent(store: Store, fingerprint: str, reason: str, at: str) -> bool:
+    """Block a fingerprint HQ says was claimed elsewhere; the first reason recorded is kept, so
+    applying HQ's answer again changes nothing. True when the fingerprint was new."""
+    return store.execute("INSERT OR IGNORE INTO blocked_receipts (fingerprint, reason, at) "
+                         "VALUES (?, ?, ?)", (fingerprint, reason, at)).rowcount == 1
+
+
 def insert(store: Store, row: dict[str, Any]) -> None:
     values = {c: row.get(c) for c in RECEIPT_COLUMNS}
     values["reasons"] = json.dumps(row.get("reasons") or [], ensure_ascii=False)

@@ -15,7 +15,8 @@ STATUS_KEYS = ("last_success", "last_attempt", "last_error", "clock_offset", "cu
 
 
 def current_epoch(store: Store) -> dict[str, Any] | None:
-    return store.one("SELECT * FROM sync_epochs ORDER BY started_at DESC, rowid DESC LIMIT 1")
+    # Insertion order, not the branch clock: a clock set back must not hide a newer epoch.
+    return store.one("SELECT * FROM sync_epochs ORDER BY rowid DESC LIMIT 1")
 
 
 def start_epoch(store: Store, epoch: str, started_at: str, reason: str) -> dict[str, Any]:
@@ -24,6 +25,12 @@ def start_epoch(store: Store, epoch: str, started_at: str, reason: str) -> dict[
     store.execute("INSERT INTO sync_epochs (epoch, base_seq, started_at, reason) "
                   "VALUES (?, ?, ?, ?)", (epoch, base, started_at, reason))
     return {"epoch": epoch, "base_seq": base, "started_at": started_at, "reason": reason}
+
+
+def event_id_at(store: Store, seq: int) -> str | None:
+    """The event at one outbox seq: tells a lost answer (HQ holds this very event there) from a
+    restored database that made new rows since (HQ holds another event under that number)."""
+    return store.scalar("SELECT event_id FROM outbox WHERE seq = ?", (seq,))
 
 
 def last_outbox_seq(store: Store) -> int:
@@ -56,6 +63,49 @@ def unacked_points(store: Store, member_id: str, base_seq: int, through: int) ->
         "SELECT COALESCE(SUM(l.points), 0) FROM outbox o JOIN ledger l ON l.id = o.event_id "
         "WHERE o.topic = 'ledger' AND o.seq > ? AND l.member_id = ?",
         (base_seq + through, member_id)))
+
+
+def uncounted_points(store: Store, member_id: str, counted_seq: int) -> int:
+    """Points of this branch's ledger events in outbox rows after `counted_seq` (HQ's figure does
+    not include them yet), less what their expire events took from lots HQ did count.
+
+    HQ drops an expired lot from the balance it reports on its own, before the branch's expire
+    event arrives (docs/sync.md, Download), so such an expiry is already in HQ's figure; counting
+    it again would take the same points twice until the next round put them back.
+    """
+    expired_counted = store.scalar(
+        "SELECT COALESCE(SUM(s.points), 0) FROM ledger e "
+        "JOIN outbox eo ON eo.event_id = e.id JOIN lot_spends s ON s.event_id = e.id "
+        "LEFT JOIN outbox lo ON lo.event_id = s.lot_id "
+        "WHERE e.member_id = ? AND e.kind = 'expire' AND eo.seq > ? "
+        "AND (lo.seq IS NULL OR lo.seq <= ?)", (member_id, counted_seq, counted_seq))
+    return unacked_points(store, member_id, counted_seq, 0) + int(expired_counted)
+
+
+def sent_through(store: Store) -> int:
+    """The last outbox row HQ acknowledged under any epoch: rows are marked sent only after HQ
+    answered that it committed them."""
+    return int(store.scalar("SELECT COALESCE(MAX(seq), 0) FROM outbox WHERE sent_at IS NOT NULL"))
+
+
+def consent_pending(store: Store, member_id: str, counted_seq: int) -> bool:
+    """A consent change made here that HQ had not counted: HQ's consent field is older than ours."""
+    return store.scalar(
+        "SELECT 1 FROM outbox WHERE topic = 'consent' AND seq > ? "
+        "AND json_extract(payload, '$.member_id') = ? LIMIT 1",
+        (counted_seq, member_id)) is not None
+
+
+def net_points_after(store: Store, member_id: str, since: str) -> int:
+    """Net points of every event after `since`, HQ's included: what moved the balance since."""
+    return int(store.scalar("SELECT COALESCE(SUM(points), 0) FROM ledger WHERE member_id = ? "
+                            "AND created_at > ?", (member_id, since)))
+
+
+def member_for_hq_id(store: Store, hq_member_id: str) -> str | None:
+    """The local member HQ knows under `hq_member_id` (an alias when both registered offline)."""
+    return store.scalar("SELECT member_id FROM hq_members WHERE hq_member_id = ? "
+                        "ORDER BY confirmed_at DESC LIMIT 1", (hq_member_id,))
 
 
 def epoch_base(store: Store, epoch: str) -> int | None:

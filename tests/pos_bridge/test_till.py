@@ -241,7 +241,7 @@ def test_cashier_messages_for_people_who_cannot_earn_yet(shop) -> None:
 def test_the_schema_has_the_pos_receipts_migration(shop) -> None:
     loyalty, _ = shop
     assert loyalty.store.scalar("SELECT MAX(version) FROM schema_migrations") == LATEST_VERSION
-    assert LATEST_VERSION == 2
+    assert "pos_receipts" in loyalty.store.db.table_names()
 
 
 # the pieces, without the cable
