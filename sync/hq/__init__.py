@@ -1,0 +1,1 @@
+"""HQ: receives every branch's events once, reconciles the chain and sends decisions back."""

@@ -30,6 +30,10 @@ class BatchError(ValueError):
     """A request body HQ cannot take: the message says which rule it broke."""
 
 
+class BatchTooLarge(BatchError):
+    """A body over the size limit, as sent or once inflated (answered 413, not 400)."""
+
+
 def canonical_json(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"),
                       ensure_ascii=False).encode("utf-8")
@@ -73,7 +77,7 @@ def inflate(body: bytes, encoding: str | None) -> bytes:
     """The JSON bytes of a request body, refusing a body that inflates past the batch limit."""
     if not encoding or encoding == "identity":
         if len(body) > MAX_BATCH_BYTES:
-            raise BatchError(f"body of {len(body)} bytes is over the {MAX_BATCH_BYTES} limit")
+            raise BatchTooLarge(f"body of {len(body)} bytes is over the {MAX_BATCH_BYTES} limit")
         return body
     if encoding != "gzip":
         raise BatchError(f"Content-Encoding {encoding!r} is not supported (use gzip)")
@@ -83,7 +87,7 @@ def inflate(body: bytes, encoding: str | None) -> bytes:
     except zlib.error as exc:
         raise BatchError(f"body is not valid gzip: {exc}") from exc
     if len(data) > MAX_BATCH_BYTES or inflater.unconsumed_tail:
-        raise BatchError(f"body inflates past the {MAX_BATCH_BYTES}-byte limit")
+        raise BatchTooLarge(f"body inflates past the {MAX_BATCH_BYTES}-byte limit")
     if not inflater.eof:
         raise BatchError("body is a truncated gzip stream")
     return data

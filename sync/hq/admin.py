@@ -1,0 +1,140 @@
+"""What HQ staff do to members and the programme; each change goes down to the branches.
+
+An adjustment is an HQ ledger event sent to every branch that knows the member. Erasure (PDPA)
+removes the phone number everywhere HQ keeps it, including the member events as received, and
+tells every branch to do the same; the points events stay, since the ledger is never rewritten.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from kiosk.clock import iso_utc
+from kiosk.loyalty.phone import mask_phone, normalise_phone
+from kiosk.loyalty.programme import ProgrammeError, parse_programme
+from sync.hq import schema
+from sync.hq.balances import balances
+from sync.hq.db import Database, HQError, rows_in, update_many
+from sync.hq.projector import Projector
+
+RECENT = 10
+
+
+def member_view(db: Database, phone: str, moment: datetime) -> dict[str, Any]:
+    """One member as HQ knows them: balance, flags, branches, recent ledger (phone masked)."""
+    e164 = normalise_phone(phone)
+    ledger = schema.ledger
+    with db.read() as conn:
+        row = _member_by_phone(conn, e164)
+        member_id = row["id"]
+        recent = conn.execute(
+            select(ledger.c.id, ledger.c.kind, ledger.c.points, ledger.c.applied,
+                   ledger.c.branch, ledger.c.created_at, ledger.c.reason)
+            .where(ledger.c.member_id == member_id)
+            .order_by(ledger.c.hq_seq.desc()).limit(RECENT))
+        known = rows_in(conn, schema.branch_members, schema.branch_members.c.member_id,
+                        [member_id])
+        aliases = rows_in(conn, schema.member_aliases, schema.member_aliases.c.member_id,
+                          [member_id])
+        return {
+            "member_id": member_id, "phone_masked": mask_phone(e164),
+            "balance": balances(conn, [member_id], iso_utc(moment))[member_id],
+            "overdraft": bool(row["overdraft"]), "consent_version": row["consent_version"],
+            "tier": row["tier"], "created_at": row["created_at"], "branch": row["branch"],
+            "branches": [{"branch": k["branch"], "local_id": k["local_id"]}
+                         for k in sorted(known, key=lambda k: k["branch"])],
+            "aliases": sorted(a["id"] for a in aliases),
+            "recent": [dict(r._mapping) for r in recent],
+        }
+
+
+def adjust(db: Database, phone: str, points: int, *, reason: str, staff: str,
+           moment: datetime) -> dict[str, Any]:
+    """An HQ adjustment event; it never takes more than the member holds."""
+    if not reason.strip() or not staff.strip():
+        raise HQError("give a reason and the staff member's name: every adjustment says why "
+                      "and who")
+    if points == 0:
+        raise HQError("an adjustment of 0 points changes nothing")
+    e164 = normalise_phone(phone)
+    with db.write() as w:
+        hq = Projector(w, moment)
+        member_id = _member_by_phone(w.conn, e164)["id"]
+        hq.members.load([member_id])
+        member = hq.members.row(member_id)
+        before = hq.lots.balance(member, hq.now)
+        if before + points < 0:
+            raise HQError(f"cannot take {-points} points from {mask_phone(e164)}: the balance "
+                          f"is {before}")
+        event = hq.post_hq(member_id, "adjust", points, reason=reason.strip(),
+                           staff=staff.strip())
+        knowing = sorted(k["branch"] for k in rows_in(
+            w.conn, schema.branch_members, schema.branch_members.c.member_id, [member_id]))
+        for branch in knowing:
+            hq.send_down(branch, "adjust", {
+                "id": event["id"], "hq_member_id": member_id, "points": points,
+                "reason": event["reason"], "staff": event["staff"], "at": hq.now})
+        hq.flush()
+        return {"event": event["id"], "member_id": member_id, "points": points,
+                "balance": hq.lots.balance(member, hq.now), "branches": knowing}
+
+
+def erase(db: Database, phone: str, moment: datetime) -> dict[str, Any]:
+    """PDPA erasure of one member's number at HQ and, through a down row, at every branch."""
+    e164 = normalise_phone(phone)
+    events = schema.events
+    with db.write() as w:
+        hq = Projector(w, moment)
+        member_id = _member_by_phone(w.conn, e164)["id"]
+        hq.members.load([member_id])
+        hq.members.erase(member_id)
+        ids = [member_id] + [a["id"] for a in rows_in(
+            w.conn, schema.member_aliases, schema.member_aliases.c.member_id, [member_id])]
+        scrubbed = []
+        for row in rows_in(w.conn, events, events.c.id, ids, events.c.topic == "member"):
+            payload = {**json.loads(row["payload"]), "phone": None, "birth_date": None}
+            scrubbed.append({"id": row["id"], "payload": json.dumps(
+                payload, ensure_ascii=False, sort_keys=True)})
+        # The hash column keeps what was sent, so a resend of the event is still a duplicate.
+        update_many(w.conn, events, scrubbed, ["id"], ["payload"])
+        decision = hq.send_down(None, "erase", {"hq_member_id": member_id, "at": hq.now})
+        hq.flush()
+    return {"member_id": member_id, "phone_masked": mask_phone(e164), "decision": decision,
+            "events_scrubbed": len(scrubbed)}
+
+
+def publish_programme(db: Database, path: Path, moment: datetime) -> dict[str, Any]:
+    """Check a programme file as a branch would load it, then send it to every branch."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        doc = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+        programme = parse_programme(doc)
+    except OSError as exc:
+        raise HQError(f"cannot read programme file {path}: {exc.strerror}") from exc
+    except (ValueError, ProgrammeError) as exc:
+        raise HQError(f"programme file {path}: {exc}") from exc
+    version = f"{programme.id}:{programme.version}"
+    document = json.loads(json.dumps(doc, ensure_ascii=False, default=str))  # TOML dates: text
+    table = schema.programmes
+    with db.write() as w:
+        if w.conn.execute(select(table.c.version).where(table.c.version == version)).first():
+            raise HQError(f"programme {version} is already published: raise `version` in "
+                          f"{path.name} to publish a change")
+        seq = w.stamp.next()
+        w.conn.execute(insert(table).values(version=version, created_at=iso_utc(moment), seq=seq,
+                                            document=json.dumps(document, ensure_ascii=False)))
+    return {"version": version, "seq": seq}
+
+
+def _member_by_phone(conn: Connection, e164: str) -> dict[str, Any]:
+    row = conn.execute(select(schema.members).where(schema.members.c.phone == e164)).first()
+    if row is None:
+        raise HQError(f"{mask_phone(e164)} is not a member at HQ (or was erased)")
+    return dict(row._mapping)
+

@@ -1,0 +1,35 @@
+"""The HQ web application: the signed /v1/ sync API, its OpenAPI document and the console."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from kiosk.clock import Clock, utc_now
+from sync.hq import api, console
+from sync.hq.db import open_database
+
+DESCRIPTION = """Receives every branch's outbox events exactly once and sends HQ's decisions
+back (docs/sync.md). Every /v1/ request is signed with the branch's key: headers X-Branch,
+X-Timestamp, X-Nonce and X-Signature (HMAC-SHA256 over method, path with query, timestamp,
+nonce and the SHA-256 of the body as sent). Uploads are gzip-compressed."""
+
+
+def create_app(db_url: str, *, clock: Clock = utc_now) -> FastAPI:
+    """HQ over the database at `db_url` (tables are created on first use). `clock` is HQ's
+    time: signatures' freshness, expiry in balances, the time of HQ's own events."""
+    db = open_database(db_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        db.close()
+
+    app = FastAPI(title="Loyalty HQ", version="1", description=DESCRIPTION, lifespan=lifespan)
+    app.state.db = db
+    app.state.clock = clock
+    app.include_router(api.router)
+    app.include_router(console.router)
+    return app

@@ -1,0 +1,183 @@
+"""The `hq` command: serve the API, manage branches and members, publish the programme, report.
+
+Every command takes --db URL (or $HQ_DB; default a SQLite file under ~/.local/share/kiosk).
+Output is for people unless --json; an error is one line on stderr and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from kiosk.clock import utc_now
+from kiosk.errors import KioskError
+from sync.hq import admin, branches
+from sync.hq.db import DEFAULT_DB, Database, open_database
+from sync.hq.report import report
+
+Handler = Callable[[argparse.Namespace, Database], int]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; the exit status and one line on stderr say whether it worked."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            return _serve(args)
+        db = open_database(_db_url(args))
+        try:
+            return args.handler(args, db)
+        finally:
+            db.close()
+    except KioskError as exc:
+        print(f"hq: {exc}", file=sys.stderr)
+    except OSError as exc:  # e.g. the SQLite file's folder cannot be made
+        print(f"hq: {exc}", file=sys.stderr)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        print(f"hq: database error: {reason}", file=sys.stderr)
+    return 1
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn  # only the server needs it; the other commands start faster without
+
+    from sync.hq.app import create_app
+
+    uvicorn.run(create_app(_db_url(args)), host=args.host, port=args.port,
+                access_log=args.access_log, log_level="info")
+    return 0
+
+
+def _db_url(args: argparse.Namespace) -> str:
+    return args.db or os.environ.get("HQ_DB") or DEFAULT_DB
+
+
+def _branch_add(args: argparse.Namespace, db: Database) -> int:
+    key = branches.add_branch(db, args.id, rotate=args.rotate)
+    _emit(args, {"branch": args.id, "key": key},
+          f"Branch {args.id} {'has a new key' if args.rotate else 'added'}. Its key is shown "
+          f"only now: set it as KIOSK_HQ_KEY (or [hq] key) at the branch.\n{key}")
+    return 0
+
+
+def _branch_list(args: argparse.Namespace, db: Database) -> int:
+    found = branches.list_branches(db)
+    lines = [f"{b['id']:<12} last upload {b['last_upload_at'] or 'never'}, epochs: "
+             + (", ".join(f"{e['epoch']} acked {e['acked']}" for e in b["epochs"]) or "none")
+             for b in found]
+    _emit(args, {"branches": found}, "\n".join(lines) or "No branches yet: hq branch add ID")
+    return 0
+
+
+def _member_show(args: argparse.Namespace, db: Database) -> int:
+    view = admin.member_view(db, args.phone, utc_now())
+    lines = [f"{view['phone_masked']}  member {view['member_id']}  balance {view['balance']}"
+             + ("  OVERDRAFT" if view["overdraft"] else ""),
+             f"joined {view['created_at']} at {view['branch']}, tier {view['tier']}, "
+             f"consent {view['consent_version'] or 'none'}",
+             "known at: " + (", ".join(b["branch"] for b in view["branches"]) or "no branch")]
+    lines += [f"  {e['created_at']}  {e['branch']:<8} {e['kind']:<8} {e['points']:>7}"
+              f"  {e['reason'] or ''}" for e in view["recent"]]
+    _emit(args, view, "\n".join(lines))
+    return 0
+
+
+def _member_adjust(args: argparse.Namespace, db: Database) -> int:
+    done = admin.adjust(db, args.phone, args.points, reason=args.reason, staff=args.staff,
+                        moment=utc_now())
+    _emit(args, done, f"Adjusted by {done['points']:+d} points: balance {done['balance']} "
+          f"(event {done['event']}, goes to {', '.join(done['branches']) or 'no branch'})")
+    return 0
+
+
+def _member_erase(args: argparse.Namespace, db: Database) -> int:
+    done = admin.erase(db, args.phone, utc_now())
+    _emit(args, done, f"Erased {done['phone_masked']} (member {done['member_id']}); every "
+          "branch is told at its next sync. Points events are kept.")
+    return 0
+
+
+def _programme_publish(args: argparse.Namespace, db: Database) -> int:
+    done = admin.publish_programme(db, Path(args.file), utc_now())
+    _emit(args, done, f"Programme {done['version']} published: branches take it at their next "
+          "sync.")
+    return 0
+
+
+def _report(args: argparse.Namespace, db: Database) -> int:
+    data = report(db, args.hours, utc_now())
+    points = data["points"]
+    lines = [f"Last {args.hours:g} hours ({data['from']} to {data['to']})",
+             f"events received: {data['events']['total']}"]
+    lines += [f"  {branch:<12} {n}" for branch, n in sorted(data["events"]["by_branch"].items())]
+    lines += [f"members: {data['members']['total']} ({data['members']['overdraft']} overdrawn)",
+              f"points earned {points['earned']}, spent {points['spent']}, expired "
+              f"{points['expired']}, corrected {points['corrected']:+d}",
+              f"points owed to members (liability): {data['liability']}",
+              "open alerts: " + (", ".join(f"{k} {n}" for k, n in sorted(data["alerts"].items()))
+                                 or "none")]
+    _emit(args, data, "\n".join(lines))
+    return 0
+
+
+def _emit(args: argparse.Namespace, payload: dict[str, Any], human: str) -> None:
+    print(json.dumps(payload, ensure_ascii=False, default=str) if args.json else human)
+
+
+def _parser() -> argparse.ArgumentParser:
+    database = argparse.ArgumentParser(add_help=False)
+    database.add_argument("--db", help="database URL: sqlite:///PATH or "
+                          f"postgresql://USER@HOST/DB (default $HQ_DB, else {DEFAULT_DB})")
+    common = argparse.ArgumentParser(add_help=False, parents=[database])
+    common.add_argument("--json", action="store_true", help="print one JSON object for scripts")
+    parser = argparse.ArgumentParser(prog="hq", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", parents=[database], help="run the HQ API and console")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8400)
+    serve.add_argument("--access-log", action="store_true", help="log every request")
+
+    branch = commands.add_parser("branch", help="branches and their keys").add_subparsers(
+        dest="action", required=True)
+    add = branch.add_parser("add", parents=[common], help="register a branch, print its key")
+    add.add_argument("id")
+    add.add_argument("--rotate", action="store_true", help="give an existing branch a new key")
+    add.set_defaults(handler=_branch_add)
+    branch.add_parser("list", parents=[common], help="branches, last upload, epochs") \
+        .set_defaults(handler=_branch_list)
+
+    member = commands.add_parser("member", help="one member chain-wide").add_subparsers(
+        dest="action", required=True)
+    show = member.add_parser("show", parents=[common], help="balance, branches, recent events")
+    show.add_argument("phone")
+    show.set_defaults(handler=_member_show)
+    adjust = member.add_parser("adjust", parents=[common], help="add or take points at HQ")
+    adjust.add_argument("phone")
+    adjust.add_argument("points", type=int)
+    adjust.add_argument("--reason", required=True)
+    adjust.add_argument("--staff", required=True)
+    adjust.set_defaults(handler=_member_adjust)
+    erase = member.add_parser("erase", parents=[common], help="PDPA erasure of the number")
+    erase.add_argument("phone")
+    erase.set_defaults(handler=_member_erase)
+
+    programme = commands.add_parser("programme", help="the programme branches run") \
+        .add_subparsers(dest="action", required=True)
+    publish = programme.add_parser("publish", parents=[common],
+                                   help="check a programme file and send it to every branch")
+    publish.add_argument("file")
+    publish.set_defaults(handler=_programme_publish)
+
+    rep = commands.add_parser("report", parents=[common], help="activity and liability")
+    rep.add_argument("--hours", type=float, default=24.0)
+    rep.set_defaults(handler=_report)
+    return parser

@@ -1,0 +1,217 @@
+"""HQ's tables, one definition for SQLite and PostgreSQL.
+
+HQ keeps every event a branch sent (`events`) and derives everything else from them in the same
+transaction: members and their aliases, the ledger with HQ's own lots, receipt claims, alerts and
+the rows waiting to go down to branches. Times are ISO 8601 UTC text, as at the branch, so they
+compare as strings on both databases. `hq_meta.schema_version` lets a later release migrate.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+SCHEMA_VERSION = 1
+ID = String(64)  # ULIDs are 26 characters; branch ids and keys are short too
+
+metadata = MetaData()
+
+meta = Table(
+    "hq_meta", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+# One row: the HQ-wide change counter. Every write transaction locks it first (serialising
+# writes) and stamps each change with its next value, so "changes since N" is exact.
+counter = Table(
+    "hq_counter", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("value", BigInteger, nullable=False),
+)
+
+branches = Table(
+    "branches", metadata,
+    Column("id", ID, primary_key=True),
+    Column("key", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("last_seen_at", Text),
+    Column("last_upload_at", Text),
+)
+
+epochs = Table(
+    "epochs", metadata,
+    Column("branch", ID, primary_key=True),
+    Column("epoch", ID, primary_key=True),
+    Column("acked", BigInteger, nullable=False),
+    Column("started_at", Text, nullable=False),
+    Column("updated_at", Text, nullable=False),
+)
+
+nonces = Table(
+    "nonces", metadata,
+    Column("branch", ID, primary_key=True),
+    Column("nonce", String(64), primary_key=True),
+    Column("seen_at", BigInteger, nullable=False),
+    Index("nonces_seen", "seen_at"),
+)
+
+events = Table(
+    "events", metadata,
+    Column("id", ID, primary_key=True),
+    Column("branch", ID, nullable=False),
+    Column("epoch", ID, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("topic", String(16), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("at", Text, nullable=False),
+    Column("hq_seq", BigInteger, nullable=False),
+    Column("received_at", Text, nullable=False),
+    Index("events_epoch_seq", "branch", "epoch", "seq", unique=True),
+    Index("events_received", "received_at"),
+)
+
+members = Table(
+    "members", metadata,
+    Column("id", ID, primary_key=True),
+    Column("phone", String(20), unique=True),  # NULL once erased (PDPA)
+    Column("created_at", Text, nullable=False),
+    Column("branch", ID, nullable=False),
+    Column("tier", String(64)),
+    Column("consent_version", String(64)),
+    Column("erased_at", Text),
+    Column("overdraft", Boolean, nullable=False),
+    Column("points", BigInteger, nullable=False),  # sum of `applied` of the member's ledger
+    Column("debt", BigInteger, nullable=False),  # spent beyond every lot; new lots repay it
+    Column("version", BigInteger, nullable=False),
+    Index("members_version", "version"),
+)
+
+member_aliases = Table(
+    "member_aliases", metadata,
+    Column("id", ID, primary_key=True),
+    Column("member_id", ID, nullable=False),
+    Index("member_aliases_member", "member_id"),
+)
+
+# Which branches know a member (they sent an event about them or looked them up), and the id
+# that branch uses for them: downloads go to these branches in that branch's own id.
+branch_members = Table(
+    "branch_members", metadata,
+    Column("member_id", ID, primary_key=True),  # first: looked up by member, batch by batch
+    Column("branch", ID, primary_key=True),
+    Column("local_id", ID),
+)
+
+ledger = Table(
+    "ledger", metadata,
+    Column("id", ID, primary_key=True),
+    Column("member_id", ID, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("points", BigInteger, nullable=False),
+    # What HQ counted: equal to `points` except for an expire event whose points HQ had already
+    # counted as spent (HQ takes only what its own lots still held past their expiry).
+    Column("applied", BigInteger, nullable=False),
+    Column("tier_points", BigInteger, nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("branch", ID, nullable=False),
+    Column("receipt_id", ID),
+    Column("coupon_code", String(32)),
+    Column("corrects", ID),
+    Column("reason", Text),
+    Column("staff", Text),
+    Column("hq_seq", BigInteger, nullable=False),
+    Column("stored_at", Text, nullable=False),
+    Index("ledger_member", "member_id", "hq_seq"),
+    Index("ledger_receipt", "receipt_id"),
+    Index("ledger_stored", "stored_at"),
+)
+
+lots = Table(
+    "lots", metadata,
+    Column("event_id", ID, primary_key=True),
+    Column("member_id", ID, nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("remaining", BigInteger, nullable=False),
+    Column("expires_at", Text),  # NULL: never expires
+)
+Index("lots_open", lots.c.member_id, sqlite_where=lots.c.remaining > 0,
+      postgresql_where=lots.c.remaining > 0)
+Index("lots_expiring", lots.c.expires_at, sqlite_where=lots.c.remaining > 0,
+      postgresql_where=lots.c.remaining > 0)
+
+receipts = Table(
+    "receipts", metadata,
+    Column("receipt_id", ID, primary_key=True),
+    Column("fingerprint", String(128), nullable=False),
+    Column("branch", ID, nullable=False),
+    Column("member_id", ID),
+    Column("status", String(16), nullable=False),
+    Column("duplicate_of", ID),  # the receipt holding the claim when this one arrived
+    Column("earn_event", ID),
+    Column("reversed_by", ID),  # HQ's reverse event of a duplicate's earn
+    Column("at", Text, nullable=False),
+    Column("hq_seq", BigInteger, nullable=False),
+    Index("receipts_fingerprint", "fingerprint"),
+)
+
+# The live claim on each fingerprint (first claim HQ commits wins); receipt_id NULL once the
+# holder was rejected. blocked_at: when the fingerprint went down to every branch as blocked.
+claims = Table(
+    "claims", metadata,
+    Column("fingerprint", String(128), primary_key=True),
+    Column("receipt_id", ID),
+    Column("branch", ID),
+    Column("blocked_at", Text),
+)
+
+coupon_uses = Table(
+    "coupon_uses", metadata,
+    Column("event_id", ID, primary_key=True),
+    Column("code", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("at", Text),
+    Column("branch", ID, nullable=False),
+    Index("coupon_uses_code", "code"),
+)
+
+alerts = Table(
+    "alerts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),  # conflict | overdraft | duplicate_claim
+    Column("branch", ID),
+    Column("member_id", ID),
+    Column("detail", Text, nullable=False),
+    Column("at", Text, nullable=False),
+    Column("resolved", Boolean, nullable=False),
+    Index("alerts_open", "resolved", "kind"),
+)
+
+# HQ's word going down: decisions for one branch (branch set) or every branch (NULL).
+down = Table(
+    "down", metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("branch", ID),
+    Column("kind", String(32), nullable=False),  # reverse|adjust|block|consent_withdraw|erase
+    Column("body", Text, nullable=False),
+    Column("at", Text, nullable=False),
+    Index("down_branch", "branch", "seq"),
+)
+
+programmes = Table(
+    "programmes", metadata,
+    Column("version", String(64), primary_key=True),
+    Column("document", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("seq", BigInteger, nullable=False, unique=True),
+)
