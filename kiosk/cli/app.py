@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from kiosk.cli.common import add_json_flag, emit
+from kiosk.cli.demo_hq import local_hq
 from kiosk.config import Settings, load_settings
 from kiosk.errors import KioskError
 from kiosk.paths import assets_dir
@@ -78,14 +79,14 @@ def _demo(args: argparse.Namespace) -> int:
     if args.headless:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-    settings = _demo_branch(folder)
     print(f"kiosk demo: branch folder {folder} (database, slips/ as PNG pictures, photos)")
     print(f"kiosk demo: staff PIN {_demo_pin()}; returning member 081-234-5678 has points")
-    if tour:
-        return _tour(settings, folder, Path(args.screenshots) if args.screenshots else None)
-    from kiosk.ui.app import parts_from_settings, run_kiosk
+    with local_hq(folder, _demo_branch(folder)) as settings:
+        if tour:
+            return _tour(settings, folder, Path(args.screenshots) if args.screenshots else None)
+        from kiosk.ui.app import parts_from_settings, run_kiosk
 
-    return run_kiosk(parts_from_settings(settings), fullscreen=False, allow_close=True)
+        return run_kiosk(parts_from_settings(settings), fullscreen=False, allow_close=True)
 
 
 def _demo_pin() -> str:

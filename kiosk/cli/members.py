@@ -6,6 +6,7 @@ import argparse
 
 from kiosk.cli.common import add_json_flag, emit, open_loyalty, parse_day
 from kiosk.clock import format_date, format_datetime, parse_iso_utc
+from kiosk.config import load_settings
 from kiosk.loyalty.accounts import MemberSummary
 
 
@@ -53,6 +54,12 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    """With an HQ configured, HQ is asked first (1.5 s at most): the chain-wide balance."""
+    settings = load_settings(getattr(args, "config", None), db=getattr(args, "db", None))
+    if settings.hq_url and settings.hq_key:
+        from sync.agent.live import lookup_member
+
+        lookup_member(settings, args.phone)
     return _summary(args, open_loyalty(args).member(args.phone))
 
 

@@ -22,8 +22,8 @@ from kiosk.config import Settings
 from kiosk.devices.camera import make_camera
 from kiosk.devices.printer import open_printer
 from kiosk.errors import KioskError
-from kiosk.loyalty.programme import Programme, load_programme
-from kiosk.loyalty.service import Loyalty
+from kiosk.loyalty.programme import Programme
+from kiosk.loyalty.service import Loyalty, programme_in_force
 from kiosk.paths import assets_dir
 from kiosk.store.db import Store
 from kiosk.ui.controller import KioskController, Parts
@@ -85,12 +85,26 @@ def parts_from_settings(settings: Settings, *, clock: Clock = utc_now,
                         programme: Programme | None = None,
                         idle_seconds: float = 60.0) -> Parts:
     """The camera and printer the settings name; nothing is opened until the app starts."""
-    programme = programme or load_programme(settings.programme)
+    if programme is None:
+        store = Store(Path(settings.db))  # before the window exists: nothing to freeze yet
+        try:
+            programme = programme_in_force(store, settings)
+        finally:
+            store.close()
     return Parts(open_loyalty=service_opener(settings, programme, clock), programme=programme,
                  camera=make_camera(settings.camera), printer=open_printer(settings.printer),
                  data_dir=Path(settings.db).parent, branch=settings.branch, clock=clock,
                  staff_pin_hash=settings.staff_pin_hash, hq_url=settings.hq_url,
-                 idle_seconds=idle_seconds)
+                 ask_hq=hq_lookup(settings), idle_seconds=idle_seconds)
+
+
+def hq_lookup(settings: Settings) -> Callable[[str], object] | None:
+    """The member look-up that asks HQ first, when this branch has an HQ to ask."""
+    if not (settings.hq_url and settings.hq_key):
+        return None
+    from sync.agent.live import lookup_member
+
+    return lambda phone: lookup_member(settings, phone)
 
 
 def build(parts: Parts, *, allow_close: bool = False) -> tuple[KioskController, KioskWindow]:

@@ -51,6 +51,9 @@ class Parts:
     clock: Clock
     staff_pin_hash: str | None = None
     hq_url: str | None = None
+    # Asks HQ about a phone number and applies the answer (database thread, short timeout), so
+    # points earned at another branch show at once; None when no HQ is configured.
+    ask_hq: Callable[[str], object] | None = None
     idle_seconds: float = 60.0
 
 
@@ -137,7 +140,8 @@ class KioskController(QObject):
             self.notice.emit("identify", problem)
             return
         self.session.hold()
-        self.db.call(jobs.member_by_phone, phone, failed=self._trouble("identify"),
+        self.db.call(jobs.member_by_phone, phone, self.parts.ask_hq,
+                     failed=self._trouble("identify"),
                      done=self._for_shopper(lambda member: self._identified(phone, member)))
 
     def identify_member_id(self, member_id: str) -> None:
@@ -152,7 +156,8 @@ class KioskController(QObject):
             else:
                 self.camera.wait_for_motion()
                 self._identified(*hit)
-        self.db.call(jobs.member_by_id, member_id, done=self._for_shopper(found),
+        self.db.call(jobs.member_by_id, member_id, self.parts.ask_hq,
+                     done=self._for_shopper(found),
                      failed=self._trouble("identify"))
 
     def _identified(self, phone: str, member: Any) -> None:

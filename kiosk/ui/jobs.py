@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from kiosk.receipts.image_hash import frame_hash
 from kiosk.receipts.match import match_catalog
 from kiosk.receipts.model import Receipt
 from kiosk.receipts.pipeline import scan_frames, scan_image
-from kiosk.store import members, reports
+from kiosk.store import members, reports, sync_state
 from kiosk.ui.pin import PinCheck, PinGuard
 from kiosk.ui.session import ScanOutcome
 
@@ -36,17 +37,25 @@ JPEG_QUALITY = 85
 
 
 # Members
-def member_by_phone(loyalty: Loyalty, phone: str) -> MemberSummary | None:
+def member_by_phone(loyalty: Loyalty, phone: str,
+                    ask_hq: Callable[[str], object] | None = None) -> MemberSummary | None:
+    """HQ is asked first (when configured), so a member who joined elsewhere is found here."""
+    if ask_hq is not None:
+        ask_hq(phone)
     if members.by_phone(loyalty.store, phone) is None:
         return None
     return loyalty.member(phone)
 
 
-def member_by_id(loyalty: Loyalty, member_id: str) -> tuple[str, MemberSummary] | None:
+def member_by_id(loyalty: Loyalty, member_id: str,
+                 ask_hq: Callable[[str], object] | None = None
+                 ) -> tuple[str, MemberSummary] | None:
     """A member QR names the member id; the service works by phone, which stays off screen."""
     row = members.by_id(loyalty.store, member_id)
     if row is None:
         return None
+    if ask_hq is not None:
+        ask_hq(row["phone"])
     return row["phone"], loyalty.member(row["phone"])
 
 
@@ -152,7 +161,8 @@ def coupon_for_reprint(loyalty: Loyalty, code: str) -> CouponView:
 
 
 def sync_status(loyalty: Loyalty) -> dict[str, Any]:
-    return reports.sync_backlog(loyalty.store)
+    """The sync agent's own record (it runs in another process) plus the outbox backlog."""
+    return {**reports.sync_backlog(loyalty.store), **sync_state.status(loyalty.store)}
 
 
 EXPORT_COLUMNS = ("record", "id", "created_at", "kind", "status", "points", "member_id", "branch",

@@ -267,7 +267,10 @@ class StaffScreen(Screen):
 
     # Sync
     def _sync(self, status: dict[str, Any]) -> None:
-        last = status["last_sent"]
+        def when(value: str | None) -> str:
+            return self.t.moment(parse_iso_utc(value)) if value else self.t("staff.sync.never")
+
         self.sync_text.setText(self.t(
             "staff.sync.status", url=self.ctx.parts.hq_url, waiting=status["waiting"],
-            last=self.t.moment(parse_iso_utc(last)) if last else self.t("staff.sync.never")))
+            last=when(status.get("last_success")), attempt=when(status.get("last_attempt")),
+            error=status.get("last_error") or self.t("staff.sync.no_problem")))
