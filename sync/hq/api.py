@@ -11,6 +11,7 @@ from kiosk.loyalty.phone import PhoneError
 from sync.hq import ingest, updates
 from sync.hq.auth import SignedRoute, refuse
 from sync.hq.models import (
+    ID_PATTERN,
     ConflictAnswer,
     EventsPage,
     LookupRequest,
@@ -21,7 +22,7 @@ from sync.hq.models import (
     UploadAnswer,
     UploadBatch,
 )
-from sync.protocol.events import MAX_EVENTS_PER_BATCH, check_batch
+from sync.protocol.events import MAX_EVENTS_PER_BATCH, MAX_SEQ, check_batch
 
 router = APIRouter(
     prefix="/v1", route_class=SignedRoute, strict_content_type=False, tags=["sync"],
@@ -69,7 +70,7 @@ def get_status(request: Request) -> Any:
 
 
 @router.get("/updates", response_model=UpdatesAnswer, summary="HQ's changes since a cursor")
-def get_updates(request: Request, cursor: int = Query(0, ge=0),
+def get_updates(request: Request, cursor: int = Query(0, ge=0, le=MAX_SEQ),
                 limit: int = Query(updates.PAGE_SIZE, ge=1, le=5000)) -> Any:
     """Members this branch knows whose chain-wide state changed, HQ's decisions for it or for
     every branch, blocked receipts and a new programme, all after `cursor`, read in one
@@ -93,8 +94,8 @@ def lookup_member(body: LookupRequest, request: Request) -> Any:
 
 
 @router.get("/events", response_model=EventsPage, summary="This branch's own events HQ holds")
-def get_events(request: Request, epoch: str = Query(min_length=1, max_length=64),
-               after: int = Query(0, ge=0),
+def get_events(request: Request, epoch: str = Query(pattern=ID_PATTERN),
+               after: int = Query(0, ge=0, le=MAX_SEQ),
                limit: int = Query(MAX_EVENTS_PER_BATCH, ge=1, le=MAX_EVENTS_PER_BATCH)) -> Any:
     """HQ keeps everything; a rebuilt branch reads back what it lost, exactly as it sent it."""
     return updates.own_events(request.app.state.db, request.state.branch, epoch, after, limit)

@@ -6,25 +6,32 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sync.protocol.events import MAX_EVENTS_PER_BATCH
+from sync.protocol.events import MAX_EVENTS_PER_BATCH, MAX_SEQ
 
 Topic = Literal["ledger", "member", "consent", "tier", "receipt", "coupon"]
 
 
+# Ids and times are plain tokens: anything else (control characters, NUL) has no business in
+# a key column and PostgreSQL would refuse it as text.
+ID_PATTERN = r"^[0-9A-Za-z_-]{1,64}$"
+
+
 class WireEvent(BaseModel):
-    id: str = Field(min_length=1, max_length=64, description="the event's ULID")
-    seq: int = Field(ge=1, description="gapless number inside the branch's epoch")
+    id: str = Field(pattern=ID_PATTERN, description="the event's ULID")
+    seq: int = Field(ge=1, le=MAX_SEQ, description="gapless number inside the branch's epoch")
     topic: Topic
-    at: str = Field(description="branch clock time, for people; HQ never orders by it")
-    hash: str = Field(description="sha256 hex of the canonical JSON of payload")
+    at: str = Field(pattern=r"^[0-9T:.+Z-]{1,40}$",
+                    description="branch clock time, for people; HQ never orders by it")
+    hash: str = Field(pattern=r"^[0-9a-f]{64}$",
+                      description="sha256 hex of the canonical JSON of payload")
     payload: dict[str, Any]
 
 
 class UploadBatch(BaseModel):
     """Sent gzip-compressed (Content-Encoding: gzip), at most 4 MB once inflated."""
 
-    branch: str
-    epoch: str = Field(min_length=1, max_length=64)
+    branch: str = Field(pattern=ID_PATTERN)
+    epoch: str = Field(pattern=ID_PATTERN)
     events: list[WireEvent] = Field(max_length=MAX_EVENTS_PER_BATCH)
 
 

@@ -13,6 +13,7 @@ import zlib
 from typing import Any, TypedDict
 
 MAX_EVENTS_PER_BATCH = 1000
+MAX_SEQ = 2**62  # sequence numbers and cursors stay inside a signed 64-bit column
 MAX_BATCH_BYTES = 4 * 1024 * 1024  # uncompressed JSON; also the cap when HQ inflates a body
 TOPICS = ("ledger", "member", "consent", "tier", "receipt", "coupon")
 
