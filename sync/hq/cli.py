@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from kiosk.clock import utc_now
 from kiosk.errors import KioskError
 from sync.hq import admin, branches
-from sync.hq.db import DEFAULT_DB, Database, open_database
+from sync.hq.db import DEFAULT_DB, Database, HQError, open_database
 from sync.hq.report import report
 
 Handler = Callable[[argparse.Namespace, Database], int]
@@ -51,8 +51,11 @@ def _serve(args: argparse.Namespace) -> int:
 
     from sync.hq.app import create_app
 
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise HQError("--tls-cert and --tls-key go together: the certificate and its key")
     uvicorn.run(create_app(_db_url(args)), host=args.host, port=args.port,
-                access_log=args.access_log, log_level="info")
+                access_log=args.access_log, log_level="info",
+                ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key)
     return 0
 
 
@@ -145,6 +148,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8400)
     serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.add_argument("--tls-cert", metavar="PEM",
+                       help="serve HTTPS with this certificate (branches across a network)")
+    serve.add_argument("--tls-key", metavar="PEM", help="the certificate's private key")
 
     branch = commands.add_parser("branch", help="branches and their keys").add_subparsers(
         dest="action", required=True)

@@ -42,22 +42,25 @@ def hq_command(db_url: str, *args: str) -> dict[str, Any]:
 class HQServer:
     """`hq serve` as a separate process, on a port that stays the same across restarts."""
 
-    def __init__(self, db_url: str) -> None:
+    def __init__(self, db_url: str, tls: tuple[Path, Path] | None = None) -> None:
         self.db_url = db_url
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.tls = tls
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> HQServer:
+        tls = ["--tls-cert", str(self.tls[0]), "--tls-key", str(self.tls[1])] if self.tls else []
         self.proc = subprocess.Popen(
             [str(BIN / "hq"), "serve", "--db", self.db_url, "--host", "127.0.0.1",
-             "--port", str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             "--port", str(self.port), *tls], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"hq serve exited: {self.proc.stderr.read().decode()}")
             try:
-                requests.get(self.url + "/openapi.json", timeout=1)
+                requests.get(self.url + "/openapi.json", timeout=1,
+                             verify=str(self.tls[0]) if self.tls else True)
                 return self
             except requests.ConnectionError:
                 time.sleep(0.05)

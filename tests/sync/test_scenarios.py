@@ -5,6 +5,7 @@ at one branch and spent at another that is offline. Each runs on SQLite and on P
 from __future__ import annotations
 
 import sqlite3
+import subprocess
 import time
 from datetime import timedelta
 
@@ -229,3 +230,22 @@ def test_two_offline_branches_spending_the_same_points_is_an_overdraft(tmp_path,
     hq.stop()
     with pytest.raises(RedeemRefused):
         _redeem(a, "COFFEE")
+
+
+def test_a_branch_syncs_over_https_and_refuses_an_unknown_certificate(tmp_path, hq_url,
+                                                                       monkeypatch):
+    cert, key = tmp_path / "hq.pem", tmp_path / "hq.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    hq = HQServer(hq_url, tls=(cert, key)).start()
+    try:
+        branch = Branch.make(tmp_path, "B001", hq)
+        _join(branch)
+        code, said = branch.sync()  # the store PC does not trust this certificate yet
+        assert code != 0 and "certificate" in said
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
+        branch.synced()
+        _exactly_once(branch, hq)
+    finally:
+        hq.stop()
