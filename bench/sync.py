@@ -295,7 +295,9 @@ def main() -> int:
     if "sqlite" in args.databases:
         urls["sqlite"] = lambda name: f"sqlite:///{work}/{name}.db"
     if "postgresql" in args.databases:
-        base, stop_pg = postgres(work / "pg")
+        # A folder of its own under /tmp: the server runs as `postgres`, which cannot enter
+        # the bench's private temporary folder.
+        base, stop_pg = postgres(Path(tempfile.mkdtemp(prefix="bench-pg-")))
         urls["postgresql"] = lambda name: fresh_pg_database(base, name)
     try:
         for kind, url_for in urls.items():
