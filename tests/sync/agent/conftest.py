@@ -54,10 +54,11 @@ class RunningHQ:
 
 
 @pytest.fixture
-def hq(tmp_path: Path):
+def hq(hq_url: str):
+    """The real HQ on loopback, on SQLite and on PostgreSQL (hq_url is parametrised)."""
     from sync.hq.app import create_app
 
-    db_url = f"sqlite:///{tmp_path / 'hq.db'}"
+    db_url = hq_url
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(create_app(db_url), log_level="warning"))
