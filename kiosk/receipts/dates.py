@@ -135,6 +135,11 @@ def find_dates(text: str, *, thai: bool = False, today: date | None = None) -> l
     return sorted(hits, key=lambda h: h.start)
 
 
+def has_date_label(text: str) -> bool:
+    """'DATE', 'วันที่', 'TARIKH' and the like: the line says it holds a date."""
+    return _DATE_LABEL.search(fold(text)) is not None
+
+
 def _named_month(match: re.Match[str]) -> int:
     for i, (_, month) in enumerate(_MONTH_WORDS):
         if match.group(f"m{i}"):

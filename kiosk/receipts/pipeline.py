@@ -5,13 +5,15 @@ Nothing a shopper can put under the camera raises here: an unusable input comes 
 `ocr_timeout` when Tesseract ran past its budget, plus the gate's codes). Only a broken
 installation (no Tesseract) raises `KioskError`.
 
-Speed: Tesseract runs once per frame on the prepared crop. The one exception is orientation:
+Speed: Tesseract runs once per frame on the prepared crop. One exception is orientation:
 a half turn cannot be seen in the ink, so when the page's word confidence is low (< 0.70) a band
 of about a quarter of the lines is read upside down too, and only if that reads clearly better
 is the whole crop read again turned (and kept only if the whole page reads better). Measured:
 upright pages score 0.49–0.89 mean word confidence (synthetic photos) and 0.55–0.90 (SROIE,
-16% under 0.70), the same pages upside down 0.41–0.66. Frames too dark or without
-text-like structure skip OCR entirely; all Tesseract work on one frame shares `OCR_BUDGET_S`.
+16% under 0.70), the same pages upside down 0.41–0.66. The other exception: when the first
+pass leaves the total or the date in doubt, their lines get one closer read (`reread`). Frames
+too dark or without text-like structure skip OCR entirely; all Tesseract work on one frame
+shares `OCR_BUDGET_S`.
 """
 
 from __future__ import annotations
@@ -25,11 +27,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from kiosk.receipts import image, quality
+from kiosk.receipts import image, quality, reread
 from kiosk.receipts.codes import apply_codes, parse_claim, read_codes
 from kiosk.receipts.lines import TextLine
 from kiosk.receipts.model import Code, Quality, Receipt
-from kiosk.receipts.ocr import OcrResult, OcrTimeout, read_text
+from kiosk.receipts.ocr import LANG, OcrResult, OcrTimeout, read_text
 from kiosk.receipts.parse import parse_lines
 from kiosk.receipts.stitch import stitch
 
@@ -118,12 +120,14 @@ def read_frame(source: Source) -> FrameRead:
     clock.lap("quality")
     if not quality.blocks_ocr(problems):
         try:
-            result, flipped = _read_upright(prepared)
+            deadline = time.perf_counter() + OCR_BUDGET_S
+            result, flipped = _read_upright(prepared, deadline)
             if flipped:
                 measures = quality.turned_half(measures)
                 problems = quality.problems_before_ocr(measures)
             problems += [p for p in quality.problems_after_ocr(result) if p not in problems]
-            read.lines = result.text_lines()
+            gray = prepared.gray[::-1, ::-1] if flipped else prepared.gray
+            read.lines = _look_again(np.ascontiguousarray(gray), result, deadline)
         except OcrTimeout:
             problems.append("ocr_timeout")
     clock.lap("ocr")
@@ -135,7 +139,7 @@ def read_frame(source: Source) -> FrameRead:
     return read
 
 
-def _read_upright(prepared: image.Prepared) -> tuple[OcrResult, bool]:
+def _read_upright(prepared: image.Prepared, deadline: float) -> tuple[OcrResult, bool]:
     """OCR once; only a doubtful page gets a band read upside down to see if it was turned.
 
     The band read turned must beat the same lines of the page read as it lay, both in mean
@@ -143,8 +147,7 @@ def _read_upright(prepared: image.Prepared) -> tuple[OcrResult, bool]:
     some upright scans full of digits, which read nearly as well upside down. Second reads
     that run out of the budget are dropped; the first reading stands.
     """
-    deadline = time.perf_counter() + OCR_BUDGET_S
-    result = read_text(prepared.gray, timeout_s=OCR_BUDGET_S)
+    result = read_text(prepared.gray, timeout_s=max(0.1, deadline - time.perf_counter()))
     if result.sure_chars() < FEW_SURE_CHARS:
         # Layout analysis lost the page (stamps and scribbles can do it): one uniform block.
         block = _second_read(prepared.gray, deadline, psm=6)
@@ -161,6 +164,25 @@ def _read_upright(prepared: image.Prepared) -> tuple[OcrResult, bool]:
     if whole is not None and whole.confidence > result.confidence:
         return whole, True
     return result, False
+
+
+def _look_again(gray: np.ndarray, result: OcrResult, deadline: float) -> list[TextLine]:
+    """The page's lines, with those of a doubtful total or date re-read closer (see `reread`)
+    where the parser then trusts that field more."""
+    lines = result.text_lines()
+    first = parse_lines(lines)
+    texts = [line.text for line in lines]
+    fields = {name: reread.rows_for(name, texts) for name in reread.doubtful(first)}
+    rows = sorted({row for found in fields.values() for row in found})
+    remaining = deadline - time.perf_counter()
+    if not rows or remaining < 1.0:
+        return lines
+    lang = "eng" if reread.latin_page(result.lines) else LANG
+    try:
+        again = reread.reread(gray, result.lines, rows, lang=lang, timeout_s=remaining)
+    except OcrTimeout:
+        return lines
+    return reread.choose(lines, fields, again, parse_lines, first)
 
 
 def _second_read(gray: np.ndarray, deadline: float, psm: int = 4) -> OcrResult | None:
