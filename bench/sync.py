@@ -243,21 +243,14 @@ def bench_branches(url: str, folder: Path, count: int, per_branch: int) -> dict:
             "requests": len(times), "p50_ms": 1000 * statistics.median(times),
             "p99_ms": 1000 * times[int(0.99 * (len(times) - 1))],
             "rounds_failed_first_time": len(retried),
-            "waiting": sum(_waiting(s) for s in branches)}
+            "waiting": sum(_outbox_rows(s, only_unsent=True) for s in branches)}
 
 
-def _outbox_rows(settings: Settings) -> int:
+def _outbox_rows(settings: Settings, only_unsent: bool = False) -> int:
     loyalty = Loyalty.open(settings)
     try:
-        return int(loyalty.store.scalar("SELECT COUNT(*) FROM outbox"))
-    finally:
-        loyalty.close()
-
-
-def _waiting(settings: Settings) -> int:
-    loyalty = Loyalty.open(settings)
-    try:
-        return int(loyalty.store.scalar("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL"))
+        return int(loyalty.store.scalar("SELECT COUNT(*) FROM outbox" + (
+            " WHERE sent_at IS NULL" if only_unsent else "")))
     finally:
         loyalty.close()
 

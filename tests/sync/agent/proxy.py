@@ -3,42 +3,30 @@ the branch never hears back, as when a store's line drops at the wrong moment.""
 
 from __future__ import annotations
 
-import sys
-import threading
 from collections import Counter
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import requests
+
+from tests.sync.agent.loopback import LoopbackServer
 
 # Not passed on: they describe one hop, or the relay recomputes them (requests inflates answers).
 HOP_HEADERS = {"host", "connection", "content-length", "transfer-encoding", "keep-alive"}
 ANSWER_HEADERS_DROPPED = HOP_HEADERS | {"content-encoding"}
 
 
-class LossyRelay(ThreadingHTTPServer):
+class LossyRelay(LoopbackServer):
     """Relays to `target`; `lose(method, path, n)` (n counts requests to that method and path
     without query, from 1) says whether to swallow HQ's answer and close the connection."""
 
-    daemon_threads = True
-
     def __init__(self, target: str, lose: Callable[[str, str, int], bool]) -> None:
-        super().__init__(("127.0.0.1", 0), _Relay)
+        super().__init__(_Relay)
         self.target, self.lose = target.rstrip("/"), lose
         self.counts: Counter[tuple[str, str]] = Counter()
         self.lost = 0
-        self.url = f"http://127.0.0.1:{self.server_address[1]}"
-        threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True).start()
-
-    def close(self) -> None:
-        self.shutdown()
-        self.server_close()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that hung up first (the timeout tests do) is expected; anything else is not."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
+        self.url = self.serve_in_background()
 
 
 class _Relay(BaseHTTPRequestHandler):

@@ -5,25 +5,22 @@ from __future__ import annotations
 
 import json
 import ssl
-import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from sync.protocol import signing
+from tests.sync.agent.loopback import LoopbackServer
 
 Answer = tuple[int, dict[str, Any]]
 
 
-class SigningHQ(ThreadingHTTPServer):
+class SigningHQ(LoopbackServer):
     """Answers `answers[path without query]` to correctly signed requests; `skew` is how far
     its clock is ahead of the machine's; `delay` makes every answer late."""
 
-    daemon_threads = True
-
     def __init__(self, key: str, *, tls: ssl.SSLContext | None = None) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         if tls is not None:
             self.socket = tls.wrap_socket(self.socket, server_side=True)
         self.key = key
@@ -32,18 +29,7 @@ class SigningHQ(ThreadingHTTPServer):
         self.answers: dict[str, Answer] = {}
         self.requests: list[dict[str, Any]] = []
         self.nonces: set[str] = set()
-        scheme = "https" if tls else "http"
-        self.url = f"{scheme}://127.0.0.1:{self.server_address[1]}"
-        threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True).start()
-
-    def close(self) -> None:
-        self.shutdown()
-        self.server_close()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that hung up first (the timeout tests do) is expected; anything else is not."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
+        self.url = self.serve_in_background("https" if tls else "http")
 
 
 class _Handler(BaseHTTPRequestHandler):
