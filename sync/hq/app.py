@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from kiosk.clock import Clock, utc_now
-from sync.hq import api, console
+from sync.hq import api
+from sync.hq.console import pages
 from sync.hq.db import open_database
 
 DESCRIPTION = """Receives every branch's outbox events exactly once and sends HQ's decisions
@@ -31,5 +32,5 @@ def create_app(db_url: str, *, clock: Clock = utc_now) -> FastAPI:
     app.state.db = db
     app.state.clock = clock
     app.include_router(api.router)
-    app.include_router(console.router)
+    pages.install(app)
     return app

@@ -1,4 +1,5 @@
-"""The `hq` command: serve the API, manage branches and members, publish the programme, report.
+"""The `hq` command: serve the API, manage branches, members and console accounts, publish the
+programme, report.
 
 Every command takes --db URL (or $HQ_DB; default a SQLite file under ~/.local/share/kiosk).
 Output is for people unless --json; an error is one line on stderr and a non-zero exit.
@@ -7,6 +8,7 @@ Output is for people unless --json; an error is one line on stderr and a non-zer
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import sys
@@ -19,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from kiosk.clock import utc_now
 from kiosk.errors import KioskError
 from sync.hq import admin, branches
+from sync.hq.console import accounts
 from sync.hq.db import DEFAULT_DB, Database, HQError, open_database
 from sync.hq.report import report
 
@@ -131,6 +134,39 @@ def _report(args: argparse.Namespace, db: Database) -> int:
     return 0
 
 
+def _user_add(args: argparse.Namespace, db: Database) -> int:
+    done = accounts.add_user(db, args.name, args.role, _new_password(), utc_now(),
+                             actor=accounts.cli_actor())
+    _emit(args, done, f"User {done['user']} added as {done['role']}: log in at HQ's address "
+          "in a browser.")
+    return 0
+
+
+def _user_list(args: argparse.Namespace, db: Database) -> int:
+    found = accounts.list_users(db)
+    lines = [f"{u['name']:<20} {u['role']:<9} {'active' if u['active'] else 'disabled'}"
+             + (f", locked until {u['locked_until']}" if u["locked_until"] else "")
+             for u in found]
+    _emit(args, {"users": found}, "\n".join(lines) or "No users yet: hq user add NAME --role admin")
+    return 0
+
+
+def _user_disable(args: argparse.Namespace, db: Database) -> int:
+    done = accounts.disable_user(db, args.name, utc_now(), actor=accounts.cli_actor())
+    _emit(args, done, f"User {done['user']} disabled: their sessions have ended.")
+    return 0
+
+
+def _new_password() -> str:
+    """One line from standard input when a script pipes it in, else typed twice unseen."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != first:
+        raise HQError("the two passwords differ: nothing was changed")
+    return first
+
+
 def _emit(args: argparse.Namespace, payload: dict[str, Any], human: str) -> None:
     print(json.dumps(payload, ensure_ascii=False, default=str) if args.json else human)
 
@@ -183,7 +219,47 @@ def _parser() -> argparse.ArgumentParser:
     publish.add_argument("file")
     publish.set_defaults(handler=_programme_publish)
 
+    user = commands.add_parser("user", help="console accounts (password on stdin or asked)") \
+        .add_subparsers(dest="action", required=True)
+    user_add = user.add_parser("add", parents=[common], help="a new console account")
+    user_add.add_argument("name")
+    user_add.add_argument("--role", required=True, choices=accounts.ROLES)
+    user_add.set_defaults(handler=_user_add)
+    user.add_parser("list", parents=[common], help="accounts, roles, locks") \
+        .set_defaults(handler=_user_list)
+    user_disable = user.add_parser("disable", parents=[common],
+                                   help="stop an account logging in; ends its sessions")
+    user_disable.add_argument("name")
+    user_disable.set_defaults(handler=_user_disable)
+
     rep = commands.add_parser("report", parents=[common], help="activity and liability")
     rep.add_argument("--hours", type=float, default=24.0)
     rep.set_defaults(handler=_report)
+
+    sim = commands.add_parser("simulate", parents=[common],
+                              help="fill HQ with a believable history, made by real branches")
+    sim.add_argument("--branches", type=_positive, required=True)
+    sim.add_argument("--members", type=_positive, required=True)
+    sim.add_argument("--days", type=_positive, required=True)
+    sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument("--folder", type=Path,
+                     help="keep the branch databases here (default: a temporary folder)")
+    sim.set_defaults(handler=_simulate)
     return parser
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
+def _simulate(args: argparse.Namespace, db: Database) -> int:
+    from sync.hq.simulate import run_simulation  # brings in the branch service and the agent
+
+    db.close()  # the simulation runs HQ itself, on the same database
+    counts = run_simulation(_db_url(args), branches=args.branches, members=args.members,
+                            days=args.days, seed=args.seed, folder=args.folder,
+                            progress=None if args.json else print)
+    _emit(args, counts, "simulated: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+    return 0

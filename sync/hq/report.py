@@ -1,4 +1,4 @@
-"""Figures for people: the `hq report` command and the console's home page."""
+"""Figures for people: the `hq report` command (the console's are in sync/hq/figures.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from sqlalchemy import Connection, func, select
 
 from kiosk.clock import iso_utc
 from sync.hq import schema
-from sync.hq.branches import epochs_of
 from sync.hq.db import Database
 
 EARNING_KINDS = ("earn", "signup", "referral", "checkin")
@@ -68,26 +67,3 @@ def report(db: Database, hours: float, moment: datetime) -> dict[str, Any]:
         "liability": owed,
         "alerts": open_by_kind,
     }
-
-
-def overview(db: Database, moment: datetime) -> dict[str, Any]:
-    """The console's home: every branch with its epochs, open alerts and chain totals."""
-    branches, members, events = schema.branches, schema.members, schema.events
-    with db.read() as conn:
-        found = [dict(row._mapping) for row in conn.execute(
-            select(branches.c.id, branches.c.last_seen_at, branches.c.last_upload_at)
-            .order_by(branches.c.id))]
-        for branch in found:
-            branch["epochs"] = epochs_of(conn, branch["id"])
-        totals = {
-            "branches": len(found),
-            "members": int(conn.execute(select(func.count()).select_from(members)
-                                        .where(members.c.erased_at.is_(None))).scalar_one()),
-            "events": int(conn.execute(select(func.count()).select_from(events)).scalar_one()),
-            "liability": liability(conn, iso_utc(moment)),
-            "open_alerts": int(conn.execute(
-                select(func.count()).select_from(schema.alerts)
-                .where(schema.alerts.c.resolved.is_(False))).scalar_one()),
-        }
-        alerts = open_alerts(conn)
-    return {"branches": found, "alerts": alerts, "totals": totals, "at": iso_utc(moment)}

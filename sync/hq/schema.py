@@ -215,3 +215,39 @@ programmes = Table(
     Column("created_at", Text, nullable=False),
     Column("seq", BigInteger, nullable=False, unique=True),
 )
+
+# The console's operators (HQ staff at a browser), their sessions and what they did. Added
+# tables only: create_all makes them in an existing database, so the schema version stays.
+console_users = Table(
+    "console_users", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),  # viewer | operator | admin
+    Column("password_hash", Text, nullable=False),  # argon2id, with its parameters
+    Column("failed_count", Integer, nullable=False),  # failed logins since the last success
+    Column("locked_until", Text),
+    Column("created_at", Text, nullable=False),
+    Column("active", Boolean, nullable=False),
+)
+
+# A session is known by the SHA-256 of its cookie token: a copy of the table logs nobody in.
+console_sessions = Table(
+    "console_sessions", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("expires_at", Text, nullable=False),
+    Column("last_seen_at", Text, nullable=False),
+    Index("console_sessions_user", "user_id"),
+)
+
+console_audit = Table(
+    "console_audit", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("who", String(64)),  # the account, the name tried at login, or cli:<os user>
+    Column("at", Text, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("detail", Text, nullable=False),  # JSON
+    Index("console_audit_at", "at"),
+)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from kiosk.paths import assets_dir
 from sync.hq import schema
 from sync.hq.admin import publish_programme
 from sync.hq.branches import add_branch
+from sync.hq.console.accounts import add_user
 from sync.hq.db import HQError, open_database
 from tests.sync.hq.conftest import Branch
 
@@ -133,6 +135,9 @@ def test_programme_publish_and_a_bad_database_url(hq_url, tmp_path, cli):
 
 def test_serve_answers_on_the_given_port(hq_url, cli):
     cli("branch", "add", "B001")
+    db = open_database(hq_url)
+    add_user(db, "viewer1", "viewer", "a long password", utc_now(), actor="test")
+    db.close()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -149,7 +154,13 @@ def test_serve_answers_on_the_given_port(hq_url, cli):
             except requests.ConnectionError:
                 assert time.monotonic() < deadline, "hq serve did not answer"
                 time.sleep(0.1)
-        assert home.status_code == 200 and "B001" in home.text
+        assert home.status_code == 200 and 'action="/login"' in home.text
+        browser = requests.Session()
+        form = browser.get(f"http://127.0.0.1:{port}/", timeout=5).text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+        overview = browser.post(f"http://127.0.0.1:{port}/login", timeout=30, data={
+            "name": "viewer1", "password": "a long password", "csrf": csrf})
+        assert overview.status_code == 200 and "B001" in overview.text
         assert requests.get(f"http://127.0.0.1:{port}/v1/status", timeout=5).status_code == 401
     finally:
         server.terminate()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -11,6 +12,7 @@ from kiosk.errors import KioskError
 from kiosk.paths import assets_dir
 from sync.hq import schema
 from sync.hq.admin import publish_programme
+from sync.hq.console.accounts import add_user
 
 PHONES = [f"+6681234567{n}" for n in range(5)]
 
@@ -113,15 +115,22 @@ def test_openapi_lists_the_v1_routes_with_their_refusals(hq):
         assert name in doc["components"]["schemas"]
 
 
-def test_console_home_shows_branches_alerts_and_totals(hq):
+def test_console_home_shows_branches_alerts_and_totals_after_login(hq):
     b1 = hq.branch("B001")
     member = b1.member(PHONES[0])
     b1.push(member, b1.ledger(member["id"], "earn", 10), b1.ledger(member["id"], "redeem", -25))
-    page = requests.get(hq.url + "/", timeout=10)
+    assert 'action="/login"' in requests.get(hq.url + "/", timeout=10).text  # not public
+    add_user(hq.db, "viewer1", "viewer", "a long password", hq.clock(), actor="test")
+    browser = requests.Session()
+    form = browser.get(hq.url + "/?lang=en", timeout=10).text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+    page = browser.post(hq.url + "/login", data={"name": "viewer1", "password": "a long password",
+                                                 "csrf": csrf}, timeout=10)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     html = page.text
     assert "B001" in html and f"{b1.epoch}: 3" in html
-    assert "overdraft" in html and "Points owed to members" in html
+    assert 'id="alerts-overdraft">1<' in html and "Points owed to members" in html
+    assert 'id="liability-points">-15<' in html
     assert "<script" not in html and "src=" not in html and "http" not in html
 
 

@@ -1,0 +1,62 @@
+"""The console in Thai or English: every visible string comes from text.json, dates in the
+Bangkok time zone, Thai ones in the Buddhist era (kiosk.clock, as on the kiosk's screens).
+
+Thai is the default: HQ staff of a Thai retailer read Thai first. The choice is a cookie, so it
+holds on the login page too, before anyone is known.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+from fastapi import Request
+
+from kiosk.clock import format_datetime, parse_iso_utc
+
+LANGS = ("th", "en")
+DEFAULT_LANG = "th"
+COOKIE = "hq_lang"
+
+
+@cache
+def catalogue() -> dict[str, dict[str, str]]:
+    """{lang: {key: text}}, read once from the package."""
+    return json.loads(files("sync.hq.console").joinpath("text.json").read_text("utf-8"))
+
+
+def chosen_lang(request: Request) -> str:
+    """?lang= on this request, else the cookie an earlier switch left, else Thai."""
+    for lang in (request.query_params.get("lang"), request.cookies.get(COOKIE)):
+        if lang in LANGS:
+            return lang
+    return DEFAULT_LANG
+
+
+class Text:
+    """Strings, numbers and times in one language; templates call it as `t`."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self.texts = catalogue()[lang]
+
+    def __call__(self, key: str, **values: Any) -> str:
+        return self.texts[key].format(**values)
+
+    def when(self, text: str | None) -> str:
+        """A stored ISO UTC time as Bangkok date and time; 'never' when there is none."""
+        return format_datetime(parse_iso_utc(text), self.lang) if text else self("never")
+
+    @staticmethod
+    def number(value: int) -> str:
+        return f"{value:,}"
+
+    @staticmethod
+    def baht(value: Decimal) -> str:
+        return f"{value:,.2f}"
+
+    def rate(self, value: float | None) -> str:
+        return f"{value:.1%}" if value is not None else self("no_rate")
