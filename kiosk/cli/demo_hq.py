@@ -1,10 +1,13 @@
 """The demo's local HQ: `hq serve` on 127.0.0.1 with a SQLite file in the demo folder, and the
-branch's `sync-agent run` beside it, so the demo shows a branch that syncs like a real one."""
+branch's `sync-agent run` beside it, so the demo shows a branch that syncs like a real one.
+HQ starts with a month of history from a few simulated branches (`hq simulate`, through the
+real branch and sync code) and a console account, so its console has something to show."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -19,6 +22,8 @@ import requests
 from kiosk.config import Settings
 
 SYNC_EVERY_SECONDS = 10
+CONSOLE_USER, CONSOLE_PASSWORD = "admin", "demo-console-1234"
+HISTORY = ("--branches", "4", "--members", "150", "--days", "30")
 
 
 @contextmanager
@@ -29,13 +34,17 @@ def local_hq(folder: Path, settings: Settings) -> Iterator[Settings]:
     db = folder / "hq.db"
     for name in ("hq.db", "hq.db-wal", "hq.db-shm"):
         (folder / name).unlink(missing_ok=True)
+    shutil.rmtree(folder / "hq-branches", ignore_errors=True)
     hq_db = f"sqlite:///{db}"
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log = (folder / "hq.log").open("w")
     processes: list[subprocess.Popen[bytes]] = []
     try:
-        key = _add_branch(bin_dir, hq_db, settings.branch)
+        _hq(bin_dir, hq_db, "simulate", *HISTORY, "--folder", str(folder / "hq-branches"))
+        _hq(bin_dir, hq_db, "user", "add", CONSOLE_USER, "--role", "admin",
+            stdin=CONSOLE_PASSWORD + "\n")
+        key = json.loads(_hq(bin_dir, hq_db, "branch", "add", settings.branch))["key"]
         processes.append(subprocess.Popen(
             [str(bin_dir / "hq"), "serve", "--db", hq_db, "--host", "127.0.0.1",
              "--port", str(port)], stdout=log, stderr=log))
@@ -47,7 +56,8 @@ def local_hq(folder: Path, settings: Settings) -> Iterator[Settings]:
             [str(bin_dir / "sync-agent"), "run", "--interval", str(SYNC_EVERY_SECONDS)],
             env=env, stdout=log, stderr=log))
         print(f"kiosk demo: local HQ at {url} ({db}); the sync agent runs every "
-              f"{SYNC_EVERY_SECONDS} s (log: {folder / 'hq.log'})")
+              f"{SYNC_EVERY_SECONDS} s (log: {folder / 'hq.log'}); HQ console: {url}/ as "
+              f"{CONSOLE_USER} / {CONSOLE_PASSWORD}, with a month of 4 simulated branches")
     except (OSError, RuntimeError) as exc:
         print(f"kiosk demo: no local HQ ({exc}); the branch runs on its own")
         synced = settings
@@ -63,13 +73,14 @@ def local_hq(folder: Path, settings: Settings) -> Iterator[Settings]:
         log.close()
 
 
-def _add_branch(bin_dir: Path, hq_db: str, branch: str) -> str:
-    done = subprocess.run([str(bin_dir / "hq"), "branch", "add", branch, "--json"],
+def _hq(bin_dir: Path, hq_db: str, *args: str, stdin: str | None = None) -> str:
+    """One `hq ... --json` command on the demo's HQ database; its output."""
+    done = subprocess.run([str(bin_dir / "hq"), *args, "--json"], input=stdin,
                           env={**os.environ, "HQ_DB": hq_db}, capture_output=True, text=True,
-                          timeout=60)
+                          timeout=300)
     if done.returncode != 0:
-        raise RuntimeError(done.stderr.strip() or "hq branch add failed")
-    return json.loads(done.stdout)["key"]
+        raise RuntimeError(done.stderr.strip() or f"hq {args[0]} failed")
+    return done.stdout
 
 
 def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:

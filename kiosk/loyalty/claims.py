@@ -77,8 +77,8 @@ def claim_receipt(ctx: Loyalty, phone: str, receipt: Receipt, *,
             "image_hash": image_hash, "created_at": iso_utc(moment), "branch": ctx.branch})
         ledger.add_outbox(ctx.store, new_id(moment), "receipt",
                           {"receipt_id": receipt_id, "fingerprint": fingerprint,
-                           "status": status, "member_id": member["id"], "reasons": reasons},
-                          iso_utc(moment))
+                           "status": status, "member_id": member["id"], "reasons": reasons,
+                           "receipt": _for_hq(receipt)}, iso_utc(moment))
         result = ClaimResult(status, 0, member["balance"], receipt_id, fingerprint,
                              earning.to_json(), reasons, tier=member["tier"])
         if status == "earned":
@@ -119,7 +119,7 @@ def approve(ctx: Loyalty, receipt_id: str, *, staff: str, corrections: dict[str,
                              earning.to_json(), tier=member["tier"])
         _award(ctx, member, receipt_id, fingerprint, earning, result, staff=staff,
                reason=_describe(receipt))
-        _decision_event(ctx, receipt_id, fingerprint, "earned", staff, note)
+        _decision_event(ctx, receipt_id, fingerprint, "earned", staff, note, receipt)
         return result
 
 
@@ -241,11 +241,13 @@ def _in_review(ctx: Loyalty, receipt_id: str) -> dict[str, Any]:
 
 
 def _decision_event(ctx: Loyalty, receipt_id: str, fingerprint: str, status: str, staff: str,
-                    note: str | None) -> None:
+                    note: str | None, corrected: Receipt | None = None) -> None:
     moment = ctx.clock()
-    ledger.add_outbox(ctx.store, new_id(moment), "receipt",
-                      {"receipt_id": receipt_id, "fingerprint": fingerprint, "status": status,
-                       "decided_by": staff, "note": note}, iso_utc(moment))
+    payload = {"receipt_id": receipt_id, "fingerprint": fingerprint, "status": status,
+               "decided_by": staff, "note": note}
+    if corrected is not None:
+        payload["receipt"] = _for_hq(corrected)  # staff's corrections reach HQ's figures
+    ledger.add_outbox(ctx.store, new_id(moment), "receipt", payload, iso_utc(moment))
 
 
 def _apply_correction(doc: dict[str, Any], key: str, value: Any) -> None:
@@ -259,6 +261,15 @@ def _apply_correction(doc: dict[str, Any], key: str, value: Any) -> None:
         raise KioskError(f"cannot correct {key!r}: choose total, purchased_at, receipt_no, "
                          "store or tax_id")
     doc.setdefault("confidence", {})[key if key != "store_name" else "store"] = 1.0
+
+
+def _for_hq(receipt: Receipt) -> dict[str, Any]:
+    """What HQ learns from a receipt: the shop, when, the lines and the total (sales by SKU,
+    baskets, where members shop). Nothing about the shopper beyond the member id beside it."""
+    doc = receipt.to_json()
+    return {"store": doc["store"], "purchased_at": doc["purchased_at"], "total": doc["total"],
+            "items": [{k: item.get(k) for k in ("name", "qty", "unit_price", "amount", "sku")}
+                      for item in doc["items"]]}
 
 
 def _describe(receipt: Receipt) -> str:

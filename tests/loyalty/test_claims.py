@@ -1,5 +1,6 @@
 """Claiming receipts: what earns, what is refused, what goes to staff review."""
 
+import json
 from datetime import datetime
 from decimal import Decimal
 
@@ -140,3 +141,17 @@ def test_receipt_items_explain_which_lines_counted(open_branch):
     assert result.explanation["eligible_spend"] == "45.00"
     assert result.points == 4 + 10  # base + flagship branch bonus
     assert Decimal(result.explanation["eligible_spend"]) < receipt.total
+
+
+def test_hq_hears_the_shop_the_lines_and_the_total_and_staff_corrections(member):
+    receipt = make_receipt("250.00", items=[("Green tea 500ml", "200.00"), ("Chips", "50.00")],
+                           confidence={"total": 0.41})
+    result = member.claim(PHONE, receipt)
+    member.approve(result.receipt_id, staff="Noi", corrections={"total": "260.00"})
+    claimed, decided = [json.loads(r[0])["receipt"] for r in member.store.execute(
+        "SELECT payload FROM outbox WHERE topic = 'receipt' ORDER BY seq")]
+    assert claimed["store"]["name"] == "Test Mart" and claimed["total"] == "250.00"
+    assert [(i["name"], i["amount"]) for i in claimed["items"]] == [
+        ("Green tea 500ml", "200.00"), ("Chips", "50.00")]
+    assert decided["total"] == "260.00"
+    assert "phone" not in json.dumps(claimed)
