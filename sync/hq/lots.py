@@ -28,6 +28,9 @@ class LotBook:
         self.w = w
         self.open: dict[str, list[dict[str, Any]]] = {}
         self._new: list[dict[str, Any]] = []
+        # Lots made in this batch for members whose stored lots were not read: most events
+        # only add points and need no lots read at all, which keeps a batch's reads small.
+        self._unread_new: dict[str, list[dict[str, Any]]] = {}
         self._changed: dict[str, dict[str, Any]] = {}
 
     def load(self, member_ids: Iterable[str]) -> None:
@@ -39,6 +42,8 @@ class LotBook:
         table = schema.lots
         for lot in rows_in(self.w.conn, table, table.c.member_id, wanted, table.c.remaining > 0):
             self.open[lot["member_id"]].append(lot)
+        for member_id in wanted:
+            self.open[member_id] += self._unread_new.pop(member_id, [])
 
     def balance(self, member: dict[str, Any], now: str) -> int:
         """Sum of the member's events less what lots still hold past their expiry."""
@@ -49,7 +54,6 @@ class LotBook:
 
     def post(self, member: dict[str, Any], event: dict[str, Any]) -> int:
         """Apply one ledger event to the member's lots; returns the points HQ counts for it."""
-        self.load([member["id"]])
         points = int(event["points"])
         if points > 0:
             repay = min(int(member["debt"]), points)
@@ -58,14 +62,18 @@ class LotBook:
                    "remaining": points - repay, "expires_at": event.get("lot_expires_at")}
             self._new.append(lot)
             if lot["remaining"]:
-                self.open[member["id"]].append(lot)
+                known = self.open.get(member["id"])
+                (known if known is not None
+                 else self._unread_new.setdefault(member["id"], [])).append(lot)
             applied = points
         elif event["kind"] == "expire":
             # Only what HQ's lots still hold past their expiry: the rest was spent elsewhere.
+            self.load([member["id"]])
             cutoff = max(event["created_at"], str((event.get("detail") or {}).get("as_of") or ""))
             applied = -self._take(member["id"], -points, lambda lot: lot["expires_at"] is not None
                                   and lot["expires_at"] <= cutoff)
         else:
+            self.load([member["id"]])
             live_at = event["created_at"]
             prefer = event.get("corrects") if event["kind"] == "reverse" else None
             taken = self._take(member["id"], -points, lambda lot: lot["expires_at"] is None

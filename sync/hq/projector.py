@@ -58,7 +58,8 @@ class Projector:
             elif topic in PERSON_TOPICS and payload.get("member_id"):
                 ids.add(payload["member_id"])
             if topic == "ledger":
-                spenders.add(payload["member_id"])
+                if payload["points"] < 0:  # only spends need the member's lots read
+                    spenders.add(payload["member_id"])
                 receipt_ids.add(payload.get("receipt_id") or "")
             elif topic == "receipt":
                 receipt_ids.add(payload["receipt_id"])
@@ -68,7 +69,7 @@ class Projector:
         book.load_known(branch, {book.ids[i] for i in ids if i in book.ids})
         # A spender HQ has no row for yet joins in this batch: as a new member with no lots,
         # or as an alias of a number's owner, whose row (and so lots) was read by phone.
-        self.lots.load(book.rows)
+        self.lots.load(book.ids[i] for i in spenders if i in book.ids)
         self.lots.open.update({i: [] for i in spenders if i not in book.ids})
         self.claims.load(receipt_ids, prints)
 
@@ -102,8 +103,10 @@ class Projector:
                    hq_seq=hq_seq, stored_at=self.now)
         self._ledger.append(row)
         self.members.changed(member_id)
-        balance = self.lots.balance(member, self.now)
-        if event["points"] < 0 and event["kind"] != "expire" and balance < 0:
+        spend = event["points"] < 0 and event["kind"] != "expire"
+        # Only a spend can overdraw, and only a flagged member can stop being overdrawn.
+        balance = self.lots.balance(member, self.now) if spend or member["overdraft"] else 0
+        if spend and balance < 0:
             if not member["overdraft"]:
                 member["overdraft"] = True
                 self.alert("overdraft", branch, member_id, {
