@@ -105,7 +105,7 @@ def _run(hq_url: str, tmp_path, steps: list[tuple[str, int, int, int]]) -> None:
             elif op == "lookup" and online[b]:
                 lookup_member(settings_b, phone, timeout=5)
             elif op in ("join", "claim", "redeem"):
-                _act(settings_b, b, op, phone, r, oracle)
+                _act(settings_b, b, op, phone, f"{run}-{r}", oracle)
         for _ in range(2):
             for b, settings_b in enumerate(branches):
                 assert sync_once(settings_b).ok
@@ -114,8 +114,10 @@ def _run(hq_url: str, tmp_path, steps: list[tuple[str, int, int, int]]) -> None:
     db.close()
 
 
-def _act(settings: Settings, branch: int, op: str, phone: str, receipt: int,
+def _act(settings: Settings, branch: int, op: str, phone: str, receipt: str,
          oracle: Oracle) -> None:
+    """`receipt` names the run too: examples share one HQ, and a receipt number reused by a
+    later example would be a genuine duplicate there, which this example's oracle cannot know."""
     loyalty = Loyalty.open(settings)
     try:
         if op == "join":
