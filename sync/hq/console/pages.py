@@ -1,4 +1,5 @@
-"""The console's routes: login and logout, the overview, the admin's account list, the CSS.
+"""The console's routes: login and logout, the overview, the admin's account list, the CSS
+(the member pages are in `members`).
 
 Pages are rendered on the server from sync/hq/templates with no script and nothing loaded from
 elsewhere, so they work on an HQ network with no internet, on a laptop or a tablet. Every form
@@ -37,8 +38,12 @@ _templates = Environment(loader=PackageLoader("sync.hq", "templates"), autoescap
 
 
 def install(app: FastAPI) -> None:
-    """The console's routes, and its refusals as pages rather than the API's JSON."""
+    """The console's routes, and its refusals as pages rather than the API's JSON. The member
+    pages live in their own module, which renders through this one, hence the late import."""
+    from sync.hq.console import members
+
     app.include_router(router)
+    app.include_router(members.router)
     app.add_exception_handler(Refused, _refused)  # type: ignore[arg-type]
 
 
@@ -50,7 +55,7 @@ async def home(request: Request, login: MaybeLogin) -> Response:
     state = request.app.state
     days = _days(request.query_params.get("days"))
     data = await run_in_threadpool(figures.overview, state.db, state.clock(), days)
-    return _page(request, "overview.html", login=login, data=data, days=days,
+    return page(request, "overview.html", login=login, data=data, days=days,
                  choices=figures.PERIOD_DAYS, kinds=figures.ALERT_KINDS, query={"days": days})
 
 
@@ -60,7 +65,7 @@ async def login(request: Request, name: FormText = "", password: FormText = "",
     sessions.check_login_csrf(request, csrf)
     state = request.app.state
     operator = await run_in_threadpool(accounts.authenticate, state.db, name, password,
-                                       state.clock(), _client(request))
+                                       state.clock(), client(request))
     if operator is None:
         return _login_page(request, status=401, failed=True)
     token = await run_in_threadpool(sessions.start, state.db, operator, state.clock())
@@ -75,7 +80,7 @@ async def login(request: Request, name: FormText = "", password: FormText = "",
 async def logout(request: Request, login: Viewer, csrf: FormText = "") -> Response:
     login.check_csrf(csrf)
     state = request.app.state
-    await run_in_threadpool(sessions.end, state.db, login, state.clock(), _client(request))
+    await run_in_threadpool(sessions.end, state.db, login, state.clock(), client(request))
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(sessions.COOKIE, path="/")
     return response
@@ -92,7 +97,7 @@ async def users(request: Request, login: Admin) -> Response:
         return accounts.list_users(db), trail
 
     found, trail = await run_in_threadpool(read)
-    return _page(request, "users.html", login=login, users=found, trail=trail, query={})
+    return page(request, "users.html", login=login, users=found, trail=trail, query={})
 
 
 @router.get("/console.css")
@@ -107,18 +112,18 @@ async def _refused(request: Request, exc: Refused) -> Response:
     if exc.status == 401:
         return RedirectResponse("/", status_code=303)
     login = await optional_login(request)
-    return _page(request, "refused.html", status=403, login=login, reason=exc.reason, query={})
+    return page(request, "refused.html", status=403, login=login, reason=exc.reason, query={})
 
 
 def _login_page(request: Request, *, status: int = 200, failed: bool = False) -> Response:
     token = sessions.login_token()
-    response = _page(request, "login.html", status=status, login=None, csrf=token,
+    response = page(request, "login.html", status=status, login=None, csrf=token,
                      failed=failed, query={})
     sessions.set_cookie(response, request, sessions.LOGIN_COOKIE, token, None)
     return response
 
 
-def _page(request: Request, template: str, *, status: int = 200, query: dict[str, Any],
+def page(request: Request, template: str, *, status: int = 200, query: dict[str, Any],
           **context: Any) -> Response:
     """A rendered page in the chosen language; a ?lang= switch is remembered in a cookie."""
     lang = chosen_lang(request)
@@ -137,7 +142,7 @@ def _days(given: str | None) -> int:
     return int(given) if given in {str(d) for d in figures.PERIOD_DAYS} else DEFAULT_DAYS
 
 
-def _client(request: Request) -> str | None:
+def client(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
