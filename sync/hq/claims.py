@@ -5,6 +5,10 @@ from any branch is a duplicate: HQ raises an alert, sends the fingerprint down t
 blocked and, once the duplicate's earn event is known (whichever of the claim and the earn
 arrives second), reverses that earn with its own event, sent down to the claiming branch.
 Rejecting the winning claim releases the fingerprint.
+
+A claim carries the receipt's lines (`receipt`) for the sales figures; an approval with staff's
+corrections carries them again and replaces them. Lines stay whatever the claim's fate: the
+figures count only those of receipts that stand, by joining this table's status.
 """
 
 from __future__ import annotations
@@ -12,10 +16,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from sync.hq import schema
 from sync.hq.db import in_clauses, insert_many, rows_in, update_many
+from sync.hq.lines import line_rows
 
 if TYPE_CHECKING:
     from sync.hq.projector import Projector
@@ -36,6 +41,8 @@ class ClaimBook:
         self._new_claims: set[str] = set()
         self._dirty_receipts: set[str] = set()
         self._dirty_claims: set[str] = set()
+        self.lines: dict[str, list[dict[str, Any]]] = {}  # receipt id -> its lines as last sent
+        self._replaced: set[str] = set()  # receipts whose stored lines go first
 
     def load(self, receipt_ids: Iterable[str], fingerprints: Iterable[str]) -> None:
         """Receipts, their earn events and the claims on fingerprints, in bulk."""
@@ -71,6 +78,7 @@ class ClaimBook:
                "member_id": self.hq.members.resolve(member_id, branch) if member_id else None}
         self.receipts[receipt_id] = row
         self._new_receipts.add(receipt_id)
+        self._read_lines(payload, row)
         if status in LIVE:
             claim = self._claim(row["fingerprint"])
             if claim is None:
@@ -110,6 +118,17 @@ class ClaimBook:
         update_many(conn, schema.claims, [self.claims[f] for f in
                                           sorted(self._dirty_claims - self._new_claims)],
                     ["fingerprint"], ["receipt_id", "branch", "blocked_at"])
+        lines = schema.receipt_lines
+        for clause in in_clauses(conn, lines.c.receipt_id, self._replaced & set(self.lines)):
+            conn.execute(delete(lines).where(clause))
+        insert_many(conn, lines, [line for r in sorted(self.lines) for line in self.lines[r]])
+
+    def _read_lines(self, payload: dict[str, Any], row: dict[str, Any]) -> None:
+        """The receipt's lines, if the event has them (older branches send none)."""
+        if isinstance(payload.get("receipt"), dict):
+            self.lines[row["receipt_id"]] = line_rows(row["receipt_id"], payload["receipt"],
+                                                      row["branch"], row["member_id"],
+                                                      self.hq.now)
 
     def _decide(self, receipt_id: str, payload: dict[str, Any], branch: str,
                 hq_seq: int) -> None:
@@ -124,6 +143,8 @@ class ClaimBook:
             self._new_receipts.add(receipt_id)
         row["status"] = payload["status"]
         self._touch(receipt_id)
+        self._replaced.add(receipt_id)
+        self._read_lines(payload, row)
         claim = self._claim(row["fingerprint"])
         if payload["status"] == "rejected" and claim and claim["receipt_id"] == receipt_id:
             claim.update(receipt_id=None, branch=None)

@@ -4,7 +4,7 @@ A period is the `days` up to the moment asked (start excluded, end included), co
 the `days` before it. Events count by when HQ received them (`ledger.stored_at`, `receipts.at`),
 as `hq report` does: that is HQ's own clock, never a branch's, and a period's figures are final
 once it has passed — a branch that was offline for a week adds to this week, not to last week's
-closed figures. tests/sync/hq/console/test_figures.py checks each query against a plain Python
+closed figures. tests/sync/hq/console/test_overview.py checks each query against a plain Python
 computation over the events the test branches sent.
 """
 

@@ -15,6 +15,8 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -163,6 +165,29 @@ receipts = Table(
     Column("at", Text, nullable=False),
     Column("hq_seq", BigInteger, nullable=False),
     Index("receipts_fingerprint", "fingerprint"),
+)
+
+# The lines of each receipt as the branch read it (or staff corrected it), for sales figures.
+# Whether a line counts is the receipts table's word (status and duplicate_of), read by a join,
+# so a later decision needs no rewrite here. Hour and weekday are Bangkok's, worked out once
+# here because the two databases' date functions differ.
+receipt_lines = Table(
+    "receipt_lines", metadata,
+    Column("receipt_id", ID, primary_key=True),
+    Column("line", Integer, primary_key=True, autoincrement=False),
+    Column("sku", Text),  # NULL: the branch's catalog matched no product of the brand
+    Column("name", Text, nullable=False),
+    Column("qty", Numeric(14, 3), nullable=False),
+    Column("amount_satang", BigInteger, nullable=False),
+    Column("store_name", Text),
+    Column("store_key", Text, nullable=False),  # the name normalised, to group one shop's ways
+    Column("purchased_at", Text, nullable=False),
+    Column("hour", SmallInteger, nullable=False),
+    Column("weekday", SmallInteger, nullable=False),  # 0 Monday .. 6 Sunday
+    Column("branch", ID, nullable=False),
+    Column("member_id", ID),
+    Index("receipt_lines_sku", "sku", "purchased_at"),
+    Index("receipt_lines_purchased", "purchased_at"),
 )
 
 # The live claim on each fingerprint (first claim HQ commits wins); receipt_id NULL once the

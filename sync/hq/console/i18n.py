@@ -8,6 +8,7 @@ holds on the login page too, before anyone is known.
 from __future__ import annotations
 
 import json
+from datetime import date
 from decimal import Decimal
 from functools import cache
 from importlib.resources import files
@@ -15,7 +16,7 @@ from typing import Any
 
 from fastapi import Request
 
-from kiosk.clock import format_datetime, parse_iso_utc
+from kiosk.clock import format_date, format_datetime, parse_iso_utc
 
 LANGS = ("th", "en")
 DEFAULT_LANG = "th"
@@ -50,9 +51,18 @@ class Text:
         """A stored ISO UTC time as Bangkok date and time; 'never' when there is none."""
         return format_datetime(parse_iso_utc(text), self.lang) if text else self("never")
 
+    def day(self, value: date) -> str:
+        """A calendar date, Buddhist era in Thai."""
+        return format_date(value, self.lang)
+
     @staticmethod
     def number(value: int) -> str:
         return f"{value:,}"
+
+    @staticmethod
+    def quantity(value: Decimal) -> str:
+        """Whole units without decimals, weights to the gram: '12', '1.5'."""
+        return f"{value:,.3f}".rstrip("0").rstrip(".")
 
     @staticmethod
     def baht(value: Decimal) -> str:

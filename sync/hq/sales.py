@@ -1,0 +1,115 @@
+"""Sales of the brand's products, read from the receipts members claimed: by SKU, by store, by
+hour of day and by weekday, one query each.
+
+Only lines the branch's catalog matched to a SKU are the brand's; other lines on the same
+receipt are someone else's products. A line counts while its receipt stands (earned or in
+review, and not a duplicate of another claim: the same rule as the overview's receipt count),
+so a rejection or a duplicate verdict takes its sales out with no rewrite of the lines. Dates
+are the purchase time printed on the receipt, in Bangkok: a sale belongs to the day the shopper
+bought, whenever the branch got round to sending it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Select, func, select
+
+from kiosk.clock import iso_utc, start_of_bangkok_day
+from kiosk.money import from_satang
+from sync.hq import schema
+from sync.hq.claims import LIVE
+from sync.hq.db import Database
+from sync.hq.lines import MILLI
+
+HOURS = range(24)
+WEEKDAYS = range(7)  # 0 Monday, as Python's weekday()
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Bangkok dates first..last (both included), optionally one branch and one SKU."""
+
+    first: date
+    last: date
+    branch: str | None = None
+    sku: str | None = None
+
+
+def _lines(filters: Filters, key: Any, *shown: Any) -> Select[Any]:
+    """Quantity, baht and receipts of the brand's standing lines in the filters, by `key`."""
+    lines, receipts = schema.receipt_lines, schema.receipts
+    start = iso_utc(start_of_bangkok_day(filters.first))
+    end = iso_utc(start_of_bangkok_day(filters.last + timedelta(days=1)))
+    query = (select(key, *shown, func.sum(lines.c.qty).label("qty"),
+                    func.sum(lines.c.amount_satang).label("satang"),
+                    func.count(lines.c.receipt_id.distinct()).label("receipts"))
+             .join(receipts, receipts.c.receipt_id == lines.c.receipt_id)
+             .where(lines.c.sku.is_not(None), receipts.c.status.in_(LIVE),
+                    receipts.c.duplicate_of.is_(None), lines.c.purchased_at >= start,
+                    lines.c.purchased_at < end)
+             .group_by(key))
+    if filters.branch:
+        query = query.where(lines.c.branch == filters.branch)
+    if filters.sku:
+        query = query.where(lines.c.sku == filters.sku)
+    return query
+
+
+def _figures(row: Any) -> dict[str, Any]:
+    """The sums as exact numbers: SQLite adds NUMERIC as floating point, so qty is rounded back
+    to the three places it was stored with."""
+    return {"qty": Decimal(str(row.qty or 0)).quantize(MILLI),
+            "amount": from_satang(int(row.satang or 0)), "receipts": int(row.receipts)}
+
+
+def by_sku(conn: Connection, filters: Filters) -> list[dict[str, Any]]:
+    """Each SKU sold, biggest baht first; its name is one the receipts printed for it."""
+    lines = schema.receipt_lines
+    query = _lines(filters, lines.c.sku, func.max(lines.c.name).label("name"))
+    found = [{"sku": row.sku, "name": row.name, **_figures(row)}
+             for row in conn.execute(query)]
+    return sorted(found, key=lambda r: (-r["amount"], r["sku"]))
+
+
+def by_store(conn: Connection, filters: Filters) -> list[dict[str, Any]]:
+    """The shops (chain and branch as printed) where members bought, biggest baht first."""
+    lines = schema.receipt_lines
+    query = _lines(filters, lines.c.store_key, func.max(lines.c.store_name).label("name"))
+    found = [{"store": row.store_key, "name": row.name, **_figures(row)}
+             for row in conn.execute(query)]
+    return sorted(found, key=lambda r: (-r["amount"], r["store"]))
+
+
+def by_hour(conn: Connection, filters: Filters) -> list[dict[str, Any]]:
+    """Every hour of the Bangkok day, 0 to 23, with nothing sold as zeros."""
+    return _every(conn, _lines(filters, schema.receipt_lines.c.hour), "hour", HOURS)
+
+
+def by_weekday(conn: Connection, filters: Filters) -> list[dict[str, Any]]:
+    """Every weekday, Monday first, with nothing sold as zeros."""
+    return _every(conn, _lines(filters, schema.receipt_lines.c.weekday), "weekday", WEEKDAYS)
+
+
+def skus(conn: Connection) -> list[str]:
+    """Every SKU any receipt named, for the product filter."""
+    lines = schema.receipt_lines
+    return list(conn.execute(select(lines.c.sku).where(lines.c.sku.is_not(None)).distinct()
+                             .order_by(lines.c.sku)).scalars())
+
+
+def sales(db: Database, filters: Filters) -> dict[str, Any]:
+    """Everything the analytics page shows, read in one snapshot."""
+    with db.read() as conn:
+        return {"by_sku": by_sku(conn, filters), "by_store": by_store(conn, filters),
+                "by_hour": by_hour(conn, filters), "by_weekday": by_weekday(conn, filters),
+                "skus": skus(conn)}
+
+
+def _every(conn: Connection, query: Select[Any], key: str, keys: range) -> list[dict[str, Any]]:
+    found = {int(row[0]): _figures(row) for row in conn.execute(query)}
+    empty = {"qty": Decimal(0).quantize(MILLI), "amount": from_satang(0), "receipts": 0}
+    return [{key: k, **found.get(k, empty)} for k in keys]
