@@ -16,6 +16,7 @@ PostgreSQL comes from HQ_TEST_PG_URL, else a throwaway server (scripts/pg-test-s
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import socket
@@ -49,6 +50,9 @@ from sync.protocol.events import wire_event  # noqa: E402
 
 NOW = datetime.now(UTC)
 BATCH = 1000
+# Every simulated member a number of their own: string hashes change from run to run, and two
+# members sharing a number would join twice (refused) or merge at HQ.
+PHONES = itertools.count(10_000_000)
 PROGRAMME = str(assets_dir() / "programmes/default.toml")
 
 
@@ -57,13 +61,13 @@ def wire_stream(branch: str, count: int, members: int = 2000) -> list[dict]:
     events, seq = [], 0
     start = NOW - timedelta(days=20)
     ids = []
-    for m in range(min(members, count)):
+    for _ in range(min(members, count)):
         seq += 1
         moment = start + timedelta(seconds=seq)
         mid = new_id(moment)
         ids.append(mid)
         events.append(wire_event(mid, seq, "member", iso_utc(moment), {
-            "id": mid, "phone": f"+668{hash((branch, m)) % 10**8:08d}", "branch": branch,
+            "id": mid, "phone": f"+668{next(PHONES):08d}", "branch": branch,
             "created_at": iso_utc(moment), "tier": "member", "tier_since": iso_utc(moment),
             "balance": 0, "birth_date": None, "referrer_id": None}))
     while seq < count:
@@ -154,7 +158,7 @@ def make_branch(folder: Path, branch: str, events: int, key: str, hq_url: str) -
     loyalty = Loyalty.open(settings)
     members = max(1, events // 50)
     with loyalty.store.transaction():
-        phones = [f"08{(hash((branch, m)) % 10**8):08d}" for m in range(members)]
+        phones = [f"08{next(PHONES):08d}" for _ in range(members)]
         for phone in phones:
             loyalty.join(phone, consent=True)
         made = int(loyalty.store.scalar("SELECT COUNT(*) FROM outbox"))

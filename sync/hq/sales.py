@@ -69,19 +69,20 @@ def _figures(row: Any) -> dict[str, Any]:
 def by_sku(conn: Connection, filters: Filters) -> list[dict[str, Any]]:
     """Each SKU sold, biggest baht first; its name is one the receipts printed for it."""
     lines = schema.receipt_lines
-    query = _lines(filters, lines.c.sku, func.max(lines.c.name).label("name"))
-    found = [{"sku": row.sku, "name": row.name, **_figures(row)}
-             for row in conn.execute(query)]
-    return sorted(found, key=lambda r: (-r["amount"], r["sku"]))
+    return _ranked(conn, filters, "sku", lines.c.sku, lines.c.name)
 
 
 def by_store(conn: Connection, filters: Filters) -> list[dict[str, Any]]:
     """The shops (chain and branch as printed) where members bought, biggest baht first."""
     lines = schema.receipt_lines
-    query = _lines(filters, lines.c.store_key, func.max(lines.c.store_name).label("name"))
-    found = [{"store": row.store_key, "name": row.name, **_figures(row)}
-             for row in conn.execute(query)]
-    return sorted(found, key=lambda r: (-r["amount"], r["store"]))
+    return _ranked(conn, filters, "store", lines.c.store_key, lines.c.store_name)
+
+
+def _ranked(conn: Connection, filters: Filters, key: str, column: Any,
+            name: Any) -> list[dict[str, Any]]:
+    query = _lines(filters, column, func.max(name).label("name"))
+    found = [{key: row[0], "name": row.name, **_figures(row)} for row in conn.execute(query)]
+    return sorted(found, key=lambda r: (-r["amount"], r[key]))
 
 
 def by_hour(conn: Connection, filters: Filters) -> list[dict[str, Any]]:
