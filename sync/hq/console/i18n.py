@@ -1,4 +1,5 @@
-"""The console in Thai or English: every visible string comes from text.json, dates in the
+"""The console in Thai or English: every visible string comes from text/*.json (one file per
+part of the console, so parts are written without touching each other's), dates in the
 Bangkok time zone, Thai ones in the Buddhist era (kiosk.clock, as on the kiosk's screens).
 
 Thai is the default: HQ staff of a Thai retailer read Thai first. The choice is a cookie, so it
@@ -25,8 +26,19 @@ COOKIE = "hq_lang"
 
 @cache
 def catalogue() -> dict[str, dict[str, str]]:
-    """{lang: {key: text}}, read once from the package."""
-    return json.loads(files("sync.hq.console").joinpath("text.json").read_text("utf-8"))
+    """{lang: {key: text}}, every text/*.json merged, read once from the package. A key two
+    files define is a mistake that would show one page another's words: refused here."""
+    merged: dict[str, dict[str, str]] = {lang: {} for lang in LANGS}
+    folder = files("sync.hq.console").joinpath("text")
+    for part in sorted(folder.iterdir(), key=lambda entry: entry.name):
+        if not part.name.endswith(".json"):
+            continue
+        for lang, texts in json.loads(part.read_text("utf-8")).items():
+            clash = merged[lang].keys() & texts.keys()
+            if clash:
+                raise ValueError(f"text/{part.name} repeats {sorted(clash)} ({lang})")
+            merged[lang].update(texts)
+    return merged
 
 
 def chosen_lang(request: Request) -> str:

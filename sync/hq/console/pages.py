@@ -1,5 +1,5 @@
 """The console's routes: login and logout, the overview, the admin's account list, the CSS
-(the member pages are in `members`, the sales analytics in `analytics`).
+(each other page has its own module: `members`, `analytics`, `baskets`, ...).
 
 Pages are rendered on the server from sync/hq/templates with no script and nothing loaded from
 elsewhere, so they work on an HQ network with no internet, on a laptop or a tablet. Every form
@@ -38,14 +38,24 @@ _templates = Environment(loader=PackageLoader("sync.hq", "templates"), autoescap
 
 
 def install(app: FastAPI) -> None:
-    """The console's routes, and its refusals as pages rather than the API's JSON. The member
-    and analytics pages live in their own modules, which render through this one, hence the
-    late import."""
-    from sync.hq.console import analytics, members
+    """The console's routes, and its refusals as pages rather than the API's JSON. Every other
+    page lives in its own module, which renders through this one, hence the late import."""
+    from sync.hq.console import (
+        analytics,
+        baskets,
+        campaigns,
+        members,
+        messages,
+        programme,
+        review,
+        segments,
+        shoppers,
+    )
 
     app.include_router(router)
-    app.include_router(members.router)
-    app.include_router(analytics.router)
+    for part in (members, analytics, baskets, shoppers, campaigns, segments, messages,
+                 programme, review):
+        app.include_router(part.router)
     app.add_exception_handler(Refused, _refused)  # type: ignore[arg-type]
 
 

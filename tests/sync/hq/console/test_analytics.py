@@ -185,7 +185,7 @@ def test_the_page_draws_charts_and_tables_in_both_languages(hq, console):
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Co" in wide
     assert "<script" not in wide and '<option value="SKU-A" selected>' in wide
     assert [r[0] for r in _rows(wide, "by_sku")] == ["<code>SKU-A</code>"]
-    assert "วิเคราะห์ยอดขาย" in wide and "วันจันทร์" in wide
+    assert "วิเคราะห์ข้อมูล" in wide and "วันจันทร์" in wide
     bad = console.get(browser, "/analytics?from=2026-13-40&lang=en").text
     assert "could not be read" in bad and _rows(bad, "by_sku") == _rows(html, "by_sku")
     assert console.get(console.browser(), "/analytics").status_code == 303
