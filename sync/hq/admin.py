@@ -145,8 +145,7 @@ def withdraw_consent(db: Database, phone: str, moment: datetime, *, staff: str,
         hq.members.load([member_id])
         row = hq.members.row(member_id)
         had = row["consent_version"]
-        row["consent_version"] = None
-        hq.members.changed(member_id)
+        hq.members.consent(member_id, None, [], hq.now)
         decision = hq.send_down(None, "consent_withdraw", {
             "hq_member_id": member_id, "origin": HQ_BRANCH, "staff": staff.strip(),
             "at": hq.now})

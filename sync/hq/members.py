@@ -9,8 +9,11 @@ gets a new version from the HQ-wide counter, which is what `GET /v1/updates` pag
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
+
+from sqlalchemy import delete
 
 from sync.hq import schema
 from sync.hq.branches import HQ_BRANCH
@@ -37,6 +40,7 @@ class MemberBook:
         self._aliases: list[dict[str, str]] = []
         self._known_new: dict[tuple[str, str], str | None] = {}
         self._known_changed: dict[tuple[str, str], str | None] = {}
+        self._consents: dict[str, dict[str, Any] | None] = {}  # None: withdrawn or erased
 
     def load(self, ids: Iterable[str], phones: Iterable[str] = ()) -> None:
         """Read members (by any id or by phone) not read yet, in bulk."""
@@ -123,10 +127,20 @@ class MemberBook:
         """The member's downloadable state changed: it gets a new version at flush."""
         self._bump.add(canonical)
 
+    def consent(self, canonical: str, version: str | None, purposes: list[str], at: str) -> None:
+        """The member's consent as last committed (version None: withdrawn), with the purposes
+        it covers: whether HQ may message them is read from these."""
+        self.rows[canonical]["consent_version"] = version
+        self._consents[canonical] = (None if version is None else {
+            "member_id": canonical, "version": version,
+            "purposes": json.dumps(sorted(purposes), ensure_ascii=False), "at": at})
+        self.changed(canonical)
+
     def erase(self, canonical: str) -> None:
         row = self.rows[canonical]
         self.phones.pop(row["phone"] or "", None)
         row.update(phone=None, consent_version=None, erased_at=self.now)
+        self._consents[canonical] = None
         self.changed(canonical)
 
     def flush(self) -> None:
@@ -144,6 +158,10 @@ class MemberBook:
                     [{"branch": b, "member_id": m, "local_id": local}
                      for (b, m), local in self._known_changed.items()],
                     ["branch", "member_id"], ["local_id"])
+        if self._consents:
+            consents = schema.member_consents
+            conn.execute(delete(consents).where(consents.c.member_id.in_(sorted(self._consents))))
+            insert_many(conn, consents, [row for _, row in sorted(self._consents.items()) if row])
 
     def _create(self, member_id: str, phone: str | None, created_at: str, branch: str,
                 tier: str | None) -> str:

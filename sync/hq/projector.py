@@ -152,10 +152,12 @@ class Projector:
         """Consent as last committed; a withdrawal travels to every branch at once."""
         member_id = self.members.resolve(payload["member_id"], branch)
         row = self.members.row(member_id)
+        at = payload.get("at") or self.now
         if payload["action"] == "give":
-            row["consent_version"] = payload["version"]
+            self.members.consent(member_id, payload["version"],
+                                 list(payload.get("purposes") or []), at)
         elif row["consent_version"] is not None:
-            row["consent_version"] = None
+            self.members.consent(member_id, None, [], at)
             self.send_down(None, "consent_withdraw", {
-                "hq_member_id": member_id, "origin": branch, "at": payload.get("at") or self.now})
+                "hq_member_id": member_id, "origin": branch, "at": at})
         self.members.changed(member_id)

@@ -190,6 +190,26 @@ receipt_lines = Table(
     Index("receipt_lines_purchased", "purchased_at"),
 )
 
+# The consent each member last gave and the purposes it covers (no row: never given, withdrawn
+# or erased). Messages go only to members whose consent covers a messaging purpose (reach.py).
+member_consents = Table(
+    "member_consents", metadata,
+    Column("member_id", ID, primary_key=True),
+    Column("version", String(64), nullable=False),
+    Column("purposes", Text, nullable=False),  # JSON list
+    Column("at", Text, nullable=False),
+)
+
+# Members who asked not to be messaged (a reply STOP, a call to the brand, an operator's entry),
+# per channel or for every channel ("*"). Consent to the programme stays as it was.
+message_optouts = Table(
+    "message_optouts", metadata,
+    Column("member_id", ID, primary_key=True),
+    Column("channel", String(16), primary_key=True),  # line | sms | *
+    Column("at", Text, nullable=False),
+    Column("source", Text, nullable=False),
+)
+
 # The live claim on each fingerprint (first claim HQ commits wins); receipt_id NULL once the
 # holder was rejected. blocked_at: when the fingerprint went down to every branch as blocked.
 claims = Table(

@@ -136,10 +136,11 @@ class Branch:
         return self.event("receipt", {"receipt_id": receipt_id, "fingerprint": fingerprint,
                                       "status": status, "decided_by": "staff", "note": None})
 
-    def consent(self, member_id: str, action: str, version: str = "2026-01") -> WireEvent:
+    def consent(self, member_id: str, action: str, version: str = "2026-01",
+                purposes: tuple[str, ...] = ("loyalty_points",)) -> WireEvent:
         return self.event("consent", {
             "id": new_id(self.hq.clock()), "member_id": member_id, "action": action,
-            "version": version, "purposes": ["loyalty_points"], "at": self.hq.clock.iso(),
+            "version": version, "purposes": list(purposes), "at": self.hq.clock.iso(),
             "branch": self.id})
 
 
