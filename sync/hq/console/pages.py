@@ -46,6 +46,7 @@ def install(app: FastAPI) -> None:
         campaigns,
         members,
         messages,
+        participation,
         programme,
         review,
         segments,
@@ -53,8 +54,8 @@ def install(app: FastAPI) -> None:
     )
 
     app.include_router(router)
-    for part in (members, analytics, baskets, shoppers, campaigns, segments, messages,
-                 programme, review):
+    for part in (members, analytics, baskets, shoppers, participation, campaigns, segments,
+                 messages, programme, review):
         app.include_router(part.router)
     app.add_exception_handler(Refused, _refused)  # type: ignore[arg-type]
 
