@@ -14,6 +14,7 @@ from sqlalchemy import (
     Column,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     SmallInteger,
@@ -259,6 +260,101 @@ programmes = Table(
     Column("document", Text, nullable=False),
     Column("created_at", Text, nullable=False),
     Column("seq", BigInteger, nullable=False, unique=True),
+)
+
+# Analytics by region and by chain (sync.hq.regions, sync.hq.chains): the region HQ staff gave
+# each branch, and the chain each shop's name (receipt_lines.store_key) belongs to, worked out
+# once as its first line arrives so the figures group and filter by a join, not per line in
+# Python. chain NULL: a shop of no known chain ("other shops").
+branch_regions = Table(
+    "branch_regions", metadata,
+    Column("branch", ID, primary_key=True),
+    Column("region", String(64), nullable=False),
+    Index("branch_regions_region", "region"),
+)
+
+store_chains = Table(
+    "store_chains", metadata,
+    Column("store_key", Text, primary_key=True),
+    Column("chain", String(64)),
+    Index("store_chains_chain", "chain"),
+)
+
+# Messages HQ sends (expiry reminders, segment broadcasts) and each recipient's delivery, so a
+# send survives a restart of HQ and its results can be shown. The phone is kept only while a
+# delivery may still be sent, then blanked. retry_at is on the server's real clock.
+message_jobs = Table(
+    "message_jobs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # expiry | segment
+    Column("audience", Text, nullable=False),  # JSON: {"days": N} or {"segment": name}
+    Column("channel", String(16), nullable=False),  # line | sms
+    Column("lang", String(2), nullable=False),  # th | en: how {date} and {points} are written
+    Column("template", Text, nullable=False),
+    Column("programme", Text, nullable=False),  # {programme} as it was when queued
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # queued | sending | done | cancelled
+    Column("counts", Text, nullable=False),  # JSON: audience, reachable, left out by reason
+    Column("finished_at", Text),
+)
+
+message_deliveries = Table(
+    "message_deliveries", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", Integer, nullable=False),
+    Column("member_id", ID, nullable=False),
+    Column("phone", String(20)),  # E.164 while queued; NULL once sent, failed or skipped
+    Column("points", BigInteger),  # {points} for this member
+    Column("expires_at", Text),  # {date} of an expiry reminder
+    Column("status", String(16), nullable=False),  # queued | sent | failed | skipped
+    Column("provider_id", Text),
+    Column("error", Text),  # why it failed or was skipped
+    Column("attempts", Integer, nullable=False),
+    Column("retry_key", String(36), nullable=False),  # one per delivery: a retry is one message
+    Column("retry_at", Text),
+    Column("updated_at", Text, nullable=False),
+    Index("message_deliveries_job", "job_id", "status"),
+    Index("message_deliveries_queued", "status", "id"),
+)
+
+# Review at HQ (sync.hq.review, sync.hq.receipt_images): the decision an operator sent down on
+# a receipt in review (one per receipt: the branch keeps the first decision made, so a second
+# would only be ignored), who resolved each alert and why, and the photos branches upload of
+# receipts they sent to review. Photos live in the database, not in files beside it: a
+# PostgreSQL HQ has no folder "beside its database", may run on several hosts, and the
+# database is what gets backed up; at most 2 MB each, of the few receipts that go to review.
+review_decisions = Table(
+    "review_decisions", metadata,
+    Column("receipt_id", ID, primary_key=True),
+    Column("id", ID, nullable=False, unique=True),  # the decision's id as it went down
+    Column("branch", ID, nullable=False),
+    Column("decision", String(16), nullable=False),  # approve | reject
+    Column("total_satang", BigInteger),  # the corrected total, when the operator gave one
+    Column("purchased_on", String(10)),  # the corrected Bangkok purchase date, YYYY-MM-DD
+    Column("reason", Text),  # why: a rejection's reason, an approval's note
+    Column("staff", String(64), nullable=False),
+    Column("at", Text, nullable=False),
+    Index("review_decisions_at", "at"),
+)
+
+alert_resolutions = Table(
+    "alert_resolutions", metadata,
+    Column("alert_id", Integer, primary_key=True, autoincrement=False),
+    Column("staff", String(64), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("at", Text, nullable=False),
+)
+
+receipt_images = Table(
+    "receipt_images", metadata,
+    Column("receipt_id", ID, primary_key=True),
+    Column("branch", ID, nullable=False),
+    Column("media_type", String(16), nullable=False),  # image/jpeg | image/png
+    Column("sha256", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("uploaded_at", Text, nullable=False),
 )
 
 # The console's operators (HQ staff at a browser), their sessions and what they did. Added
