@@ -77,6 +77,14 @@ class Reward:
     valid_from: date | None = None
     valid_until: date | None = None
     image: str | None = None
+    # A branch's own starting stock, where it differs from `stock` (a flagship gets more).
+    stock_by_branch: tuple[tuple[str, int], ...] = ()
+    # THB of this reward's redemptions per Bangkok month that HQ watches (None: no cap).
+    budget_thb: Decimal | None = None
+
+    def stock_at(self, branch: str) -> int | None:
+        """The stock `branch` starts from: its own number when the programme gives one."""
+        return dict(self.stock_by_branch).get(branch, self.stock)
 
 
 @dataclass(frozen=True)
@@ -109,6 +117,9 @@ class Programme:
     # Points a member may spend at one branch while HQ cannot confirm their chain-wide balance:
     # the most that branch can overdraw it by (docs/sync.md, "Offline redemption rule").
     offline_allowance: int = DEFAULT_OFFLINE_ALLOWANCE
+    # THB of points redeemed chain-wide per Bangkok month that HQ watches (None: no cap). A
+    # branch cannot enforce it offline, so HQ shows it and an operator acts on it.
+    budget_monthly_thb: Decimal | None = None
     products_by_sku: dict[str, Product] = field(default_factory=dict, compare=False)
 
     def tier(self, tier_id: str) -> Tier:
@@ -148,6 +159,7 @@ def parse_programme(doc: dict[str, Any]) -> Programme:
     verify = r.section("verify")
     consent = r.section("consent")
     sync = r.section("sync")
+    budget = r.section("budget")
     tiers = tuple(_tier(t) for t in r.items("tiers"))
     if not tiers:
         raise ProgrammeError("tiers: at least one tier is needed (the entry tier, threshold 0)")
@@ -191,6 +203,7 @@ def parse_programme(doc: dict[str, Any]) -> Programme:
         rewards=tuple(_reward(w) for w in r.items("rewards")),
         offline_allowance=sync.integer("offline_allowance", minimum=0,
                                        default=DEFAULT_OFFLINE_ALLOWANCE),
+        budget_monthly_thb=budget.decimal("monthly_thb", default=None, positive=True),
     )
     _unique("tiers", [t.id for t in tiers])
     _unique("catalog", [p.sku for p in catalog])
@@ -241,10 +254,18 @@ def _campaign(r: _Reader) -> Campaign:
 
 
 def _reward(r: _Reader) -> Reward:
-    return Reward(r.text("id"), r.text("name_th"), r.text("name_en"),
-                  r.integer("cost", minimum=1), r.integer("stock", minimum=0, default=None),
-                  r.integer("coupon_days", minimum=1, default=30), r.day("valid_from"),
-                  r.day("valid_until"), r.optional_text("image"))
+    by_branch = r.section("stock_by_branch")
+    reward = Reward(r.text("id"), r.text("name_th"), r.text("name_en"),
+                    r.integer("cost", minimum=1), r.integer("stock", minimum=0, default=None),
+                    r.integer("coupon_days", minimum=1, default=30), r.day("valid_from"),
+                    r.day("valid_until"), r.optional_text("image"),
+                    tuple((branch, by_branch.integer(branch, minimum=0))
+                          for branch in sorted(by_branch.doc)),
+                    r.decimal("budget_thb", default=None, positive=True))
+    if reward.valid_from and reward.valid_until and reward.valid_until < reward.valid_from:
+        raise ProgrammeError(f"rewards.{reward.id}.valid_until: {reward.valid_until} is before "
+                             f"valid_from {reward.valid_from}")
+    return reward
 
 
 def _unique(section: str, ids: list[str]) -> None:
@@ -329,6 +350,8 @@ class _Reader:
             number = Decimal(str(value))
         except InvalidOperation as exc:
             raise ProgrammeError(f"{self._where(key)}: {value!r} is not a number") from exc
+        if not number.is_finite():
+            raise ProgrammeError(f"{self._where(key)}: {value!r} is not a number")
         if positive and number <= 0:
             raise ProgrammeError(f"{self._where(key)}: must be above 0, got {value!r}")
         return number

@@ -6,6 +6,7 @@ so a failed print can always be reprinted and never loses the shopper's points.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -23,11 +24,17 @@ from kiosk.loyalty import accounts, corrections, hq_updates, posting
 from kiosk.loyalty.coupon_codes import canonical_code, check_ok, new_coupon_code
 from kiosk.loyalty.ids import new_id
 from kiosk.loyalty.phone import mask_phone
-from kiosk.store import ledger, members
+from kiosk.loyalty.programme import Programme
+from kiosk.store import ledger, members, meta
 from kiosk.store import rewards as reward_rows
+from kiosk.store.db import Store
 
 if TYPE_CHECKING:
     from kiosk.loyalty.service import Loyalty
+
+# The stock figure each reward had for this branch in the programme last applied, so a new
+# version that leaves a reward's figure alone leaves the shelf count alone too.
+STOCK_GIVEN_KEY = "programme.stock"
 
 
 class RedeemRefused(KioskError):
@@ -54,6 +61,25 @@ class CouponView:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def apply_rewards(store: Store, programme: Programme, branch: str) -> None:
+    """Bring the rewards table in line with the programme, each with this branch's own stock
+    (`stock_by_branch`, else `stock`). The count restarts from the programme's figure only
+    for a new reward or when that figure changed: HQ publishes a version for every console
+    edit, and editing a campaign must not refill a shelf that coupons have emptied."""
+    given = json.loads(meta.get(store, STOCK_GIVEN_KEY) or "{}")
+    figures = {reward.id: reward.stock_at(branch) for reward in programme.rewards}
+    for reward in programme.rewards:
+        reward_rows.upsert(store, {
+            "id": reward.id, "name_th": reward.name_th, "name_en": reward.name_en,
+            "cost": reward.cost, "stock": figures[reward.id],
+            "valid_from": reward.valid_from and reward.valid_from.isoformat(),
+            "valid_until": reward.valid_until and reward.valid_until.isoformat(),
+            "coupon_days": reward.coupon_days, "image": reward.image},
+            reset_stock=reward.id not in given or given[reward.id] != figures[reward.id])
+    reward_rows.deactivate_except(store, list(figures))
+    meta.put(store, STOCK_GIVEN_KEY, json.dumps(figures, sort_keys=True))
 
 
 def redeem(ctx: Loyalty, phone: str, reward_id: str) -> CouponView:

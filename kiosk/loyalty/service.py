@@ -54,19 +54,13 @@ class Loyalty:
         self.store.close()
 
     def apply_programme(self) -> None:
-        """Bring rewards in line with the programme; stock resets only when its version moves."""
+        """Bring rewards in line with the programme whenever its version moves (stock as
+        redemption.apply_rewards says)."""
         stamp = f"{self.programme.id}:{self.programme.version}"
         with self.store.transaction():
             if meta.get(self.store, "programme") == stamp:
                 return
-            for reward in self.programme.rewards:
-                reward_rows.upsert(self.store, {
-                    "id": reward.id, "name_th": reward.name_th, "name_en": reward.name_en,
-                    "cost": reward.cost, "stock": reward.stock,
-                    "valid_from": reward.valid_from and reward.valid_from.isoformat(),
-                    "valid_until": reward.valid_until and reward.valid_until.isoformat(),
-                    "coupon_days": reward.coupon_days, "image": reward.image}, reset_stock=True)
-            reward_rows.deactivate_except(self.store, [r.id for r in self.programme.rewards])
+            redemption.apply_rewards(self.store, self.programme, self.branch)
             meta.put(self.store, "programme", stamp)
 
     # Members

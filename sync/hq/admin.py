@@ -12,6 +12,7 @@ import tomllib
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from types import EllipsisType
 from typing import Any
 
 from sqlalchemy import Connection, insert, or_, select
@@ -198,27 +199,69 @@ def export_member(db: Database, phone: str, moment: datetime) -> dict[str, Any]:
         }
 
 
-def publish_programme(db: Database, path: Path, moment: datetime) -> dict[str, Any]:
+class PublishRefused(HQError):
+    """A programme HQ will not publish: `reason` is "invalid" (it fails the branches' checks),
+    "published" (its version is taken) or "moved" (another version came out since the editor
+    read the one it changes), so each caller can word it for its own reader."""
+
+    def __init__(self, reason: str, message: str, version: str | None = None) -> None:
+        super().__init__(message)
+        self.reason, self.version = reason, version
+
+
+def publish_programme(db: Database, path: Path, moment: datetime, *,
+                      audit: Audit | None = None) -> dict[str, Any]:
     """Check a programme file as a branch would load it, then send it to every branch."""
     try:
         text = path.read_text(encoding="utf-8")
         doc = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
-        programme = parse_programme(doc)
     except OSError as exc:
         raise HQError(f"cannot read programme file {path}: {exc.strerror}") from exc
-    except (ValueError, ProgrammeError) as exc:
+    except ValueError as exc:
         raise HQError(f"programme file {path}: {exc}") from exc
+    try:
+        return publish_document(db, doc, moment, audit=audit)
+    except PublishRefused as exc:
+        if exc.reason == "published":
+            raise HQError(f"programme {exc.version} is already published: raise `version` in "
+                          f"{path.name} to publish a change") from exc
+        raise HQError(f"programme file {path}: {exc}") from exc
+
+
+def publish_document(db: Database, doc: dict[str, Any], moment: datetime, *,
+                     audit: Audit | None = None,
+                     replacing: str | EllipsisType | None = ...) -> dict[str, Any]:
+    """Publish a programme document as it stands (its own `id` and `version`) to every branch,
+    the one way in for the CLI and the console. `replacing`, when given, is the version the
+    caller's change was made to (None: nothing was published); if another one came out since,
+    nothing is published. `audit` is called inside the transaction with the result, which
+    carries the document it replaces, so a caller can record what changed."""
+    try:
+        programme = parse_programme(doc)
+    except (ProgrammeError, ValueError, TypeError, AttributeError) as exc:
+        raise PublishRefused("invalid", str(exc)) from exc
     version = f"{programme.id}:{programme.version}"
     document = json.loads(json.dumps(doc, ensure_ascii=False, default=str))  # TOML dates: text
     table = schema.programmes
     with db.write() as w:
         if w.conn.execute(select(table.c.version).where(table.c.version == version)).first():
-            raise HQError(f"programme {version} is already published: raise `version` in "
-                          f"{path.name} to publish a change")
+            raise PublishRefused("published", f"programme {version} is already published",
+                                 version)
+        latest = w.conn.execute(select(table.c.version, table.c.document)
+                                .order_by(table.c.seq.desc()).limit(1)).first()
+        if replacing is not ... and (latest and latest.version) != replacing:
+            raise PublishRefused("moved", f"programme {latest and latest.version} was published "
+                                 f"after {replacing or 'none'}, the version this change was "
+                                 "made to", version)
         seq = w.stamp.next()
         w.conn.execute(insert(table).values(version=version, created_at=iso_utc(moment), seq=seq,
                                             document=json.dumps(document, ensure_ascii=False)))
-    return {"version": version, "seq": seq}
+        done = {"version": version, "seq": seq}
+        if audit:
+            audit(w.conn, {**done, "document": document,
+                           "previous": latest and {"version": latest.version,
+                                                   "document": json.loads(latest.document)}})
+    return done
 
 
 def _member_by_phone(conn: Connection, e164: str) -> dict[str, Any]:

@@ -18,7 +18,8 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, union
 
-from kiosk.clock import iso_utc
+from kiosk.clock import bangkok_day, iso_utc, start_of_bangkok_day
+from kiosk.loyalty.programme import Programme, ProgrammeError, parse_programme
 from sync.hq import schema
 from sync.hq.claims import LIVE
 from sync.hq.db import Database
@@ -28,6 +29,8 @@ PERIOD_DAYS = (7, 30, 90)
 DEFAULT_POINT_VALUE = Decimal("0.25")  # THB a point is worth when the programme does not say
 LATEST_ALERTS = 5
 ALERT_KINDS = ("conflict", "overdraft", "duplicate_claim")
+BUDGET_ALERT = Decimal("0.9")  # a budget this far used shows in the alert colour
+REWARD_REASON = "reward "  # a branch's redeem event says "reward <id>" (kiosk redemption.py)
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,63 @@ def point_value(conn: Connection) -> tuple[Decimal, str | None]:
     return value, row.version
 
 
+def redeemed_by_reward(conn: Connection, since: str, until: str) -> dict[str | None, int]:
+    """Points redeemed per reward id among events HQ received in [since, until], less the
+    redemptions reversed there (a voided coupon gives its points back, so it costs nothing).
+    A redemption whose reason names no reward counts under None."""
+    ledger = schema.ledger
+    original = ledger.alias("original")
+    received = (ledger.c.stored_at >= since, ledger.c.stored_at <= until)
+    spent = select(ledger.c.reason, func.sum(ledger.c.points).label("points")) \
+        .where(ledger.c.kind == "redeem", *received).group_by(ledger.c.reason)
+    returned = select(original.c.reason, func.sum(ledger.c.points).label("points")) \
+        .join(original, original.c.id == ledger.c.corrects) \
+        .where(ledger.c.kind == "reverse", original.c.kind == "redeem", *received) \
+        .group_by(original.c.reason)
+    used: dict[str | None, int] = {}
+    for query in (spent, returned):
+        for row in conn.execute(query):
+            reason = row.reason or ""
+            reward = reason[len(REWARD_REASON):] if reason.startswith(REWARD_REASON) else None
+            used[reward] = used.get(reward, 0) - int(row.points)
+    return used
+
+
+def published_programme(conn: Connection) -> Programme | None:
+    """The newest published programme, parsed (None: none yet, or one that no longer passes
+    the checks, which publishing refuses, so only a hand-edited database has one)."""
+    table = schema.programmes
+    document = conn.execute(select(table.c.document).order_by(table.c.seq.desc())
+                            .limit(1)).scalar()
+    try:
+        return parse_programme(json.loads(document)) if document else None
+    except ProgrammeError:
+        return None
+
+
+def budget(conn: Connection, moment: datetime) -> dict[str, Any] | None:
+    """This Bangkok month's redemptions, in points and THB at the point value, against the
+    published programme's caps (`[budget] monthly_thb`, each reward's `budget_thb`). Counted
+    by when HQ received the events, as every figure here. None with no programme published."""
+    programme = published_programme(conn)
+    if programme is None:
+        return None
+    value, _ = point_value(conn)
+    month = bangkok_day(moment).replace(day=1)
+    used = redeemed_by_reward(conn, iso_utc(start_of_bangkok_day(month)), iso_utc(moment))
+    rewards = [{"id": reward.id, "name_th": reward.name_th, "name_en": reward.name_en,
+                **_against(used.get(reward.id, 0), value, reward.budget_thb)}
+               for reward in programme.rewards]
+    return {"month": month, "point_value": value, "rewards": rewards,
+            **_against(sum(used.values()), value, programme.budget_monthly_thb)}
+
+
+def _against(points: int, value: Decimal, cap: Decimal | None) -> dict[str, Any]:
+    share = Decimal(points) * value / cap if cap else None
+    return {"used_points": points, "used_thb": Decimal(points) * value, "cap": cap,
+            "share": share, "alert": share is not None and share >= BUDGET_ALERT}
+
+
 def branches(conn: Connection) -> list[dict[str, Any]]:
     """Every branch with its last upload and the seq HQ acked in each of its epochs."""
     table, epochs = schema.branches, schema.epochs
@@ -155,7 +215,7 @@ def overview(db: Database, moment: datetime, days: int) -> dict[str, Any]:
             "liability_points": owed, "liability_thb": Decimal(owed) * value,
             "point_value": value, "point_value_source": source,
             "branches": branches(conn), "alerts_by_kind": open_alerts_by_kind(conn),
-            "alerts": latest_alerts(conn)}
+            "alerts": latest_alerts(conn), "budget": budget(conn, moment)}
     result["redemption_rate"] = tuple(
         _rate(spent, earned) for spent, earned in zip(figures["points_spent"],
                                                       figures["points_earned"], strict=True))
