@@ -37,6 +37,7 @@ HQ_STAFF = "hq"
 FRESH_MINUTES = 5
 SETTLE_REASON = "balance confirmed by HQ (other branches, expiry, HQ decisions)"
 CLAIMED_ELSEWHERE = "receipt already claimed at another branch"
+REJECTED_AT_HQ = "rejected at HQ"
 PROGRAMME_KEY = "hq.programme"
 
 
@@ -54,12 +55,16 @@ def apply_updates(ctx: Loyalty, doc: dict[str, Any]) -> dict[str, int]:
         for decision in doc.get("decisions") or []:
             if sync_state.applied(store, decision["id"]):
                 continue
-            counts["blocked"] += _apply_decision(ctx, decision, now)
+            kind = str(decision.get("kind"))
+            if kind == "review":
+                kind = _review(ctx, decision)
+            else:
+                counts["blocked"] += _apply_decision(ctx, decision, now)
             if decision.get("kind") == "adjust":
                 notes.setdefault(decision.get("member_id") or "", []).append(
                     {"id": decision["id"], "points": decision.get("points"),
                      "reason": decision.get("reason")})
-            sync_state.mark_applied(store, decision["id"], str(decision.get("kind")), iso_utc(now))
+            sync_state.mark_applied(store, decision["id"], kind, iso_utc(now))
             counts["decisions"] += 1
         for item in doc.get("blocked") or []:
             counts["blocked"] += receipt_rows.block_if_absent(
@@ -171,6 +176,45 @@ def _apply_decision(ctx: Loyalty, decision: dict[str, Any], now: datetime) -> in
     elif kind == "erase":
         _erase(ctx, member)
     return 0  # 'adjust': the member entry brings the balance to HQ's figure
+
+
+def _review(ctx: Loyalty, decision: dict[str, Any]) -> str:
+    """HQ's operator approved or rejected a receipt this branch sent to review: applied through
+    the approve and reject staff use here, so the points and the events HQ gets back are the
+    same as for a decision made at the counter. Staff who decided first keep their decision.
+
+    Returns the kind recorded with the decision's id: `review` (applied), `review_late`
+    (already decided here), `review_unknown` (no such receipt here) or `review_refused` (the
+    rules refused it, e.g. a corrected receipt matching one claimed already: it stays in review
+    for staff here, and the reason is logged).
+    """
+    store = ctx.store
+    receipt_id = str(decision.get("receipt_id") or "")
+    row = receipt_rows.by_id(store, receipt_id)
+    if row is None:
+        log.warning("HQ decided on receipt %s, which this branch does not hold", receipt_id)
+        return "review_unknown"
+    if row["status"] != "review":
+        log.info("HQ's decision on receipt %s arrived after it was %s here by %s: the first "
+                 "decision stands", receipt_id, row["status"], row["decided_by"] or "HQ")
+        return "review_late"
+    staff = str(decision.get("staff") or HQ_STAFF)
+    reason = str(decision.get("reason") or "").strip()
+    store.execute("SAVEPOINT hq_review")
+    try:
+        if decision.get("decision") == "approve":
+            ctx.approve(receipt_id, staff=staff, corrections=decision.get("corrections") or None,
+                        note=reason or None)
+        else:
+            ctx.reject(receipt_id, staff=staff, reason=reason or REJECTED_AT_HQ)
+    except (KioskError, ValueError) as exc:
+        store.execute("ROLLBACK TO hq_review")
+        log.warning("HQ's decision on receipt %s cannot be applied here (%s): it stays in "
+                    "review for staff", receipt_id, exc)
+        return "review_refused"
+    finally:
+        store.execute("RELEASE hq_review")
+    return "review"
 
 
 def _reverse(ctx: Loyalty, decision: dict[str, Any], now: datetime) -> int:

@@ -106,6 +106,11 @@ class HQClient:
                                     {"epoch": epoch, "after": after, "limit": limit}))
         return list(doc.get("events") or [])
 
+    def put_image(self, receipt_id: str, data: bytes, media_type: str) -> dict[str, Any]:
+        """Send the photo of one of this branch's receipts (JPEG or PNG) for HQ's review."""
+        return self._json(self._call("PUT", f"/v1/receipts/{receipt_id}/image", body=data,
+                                     headers={"Content-Type": media_type}))
+
     def lookup(self, phone: str) -> dict[str, Any] | None:
         """HQ's answer about one member (E.164 phone), or None when HQ does not know them."""
         body = json.dumps({"phone": phone}).encode("utf-8")

@@ -1,4 +1,5 @@
-"""One sync round: HQ's status, the epoch, upload until the outbox is empty, download, record.
+"""One sync round: HQ's status, the epoch, upload until the outbox is empty, download, the
+photos of receipts waiting for review, record.
 
 The kiosk and the till write to the same SQLite file while the agent works, so no write
 transaction is ever held across a network call: rows are read, sent, and marked sent afterwards
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
+import logging
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,12 +22,17 @@ from kiosk.config import Settings
 from kiosk.errors import KioskError
 from kiosk.loyalty import hq_updates
 from kiosk.loyalty.service import Loyalty
-from kiosk.store import sync_state
-from sync.agent.client import HQClient, HQConflict, SyncError, connect
+from kiosk.store import meta, sync_state
+from kiosk.store import receipts as receipt_rows
+from sync.agent.client import HQClient, HQConflict, HQUnreachable, SyncError, connect
 from sync.agent.epochs import ensure_epoch
 from sync.protocol.events import split_for_upload, wire_event
 
 READ_LIMIT = 1000  # outbox rows read per round trip: one full batch, a bounded read
+IMAGES_KEY = "sync.images_sent"  # receipts in review whose photo HQ has (or refused for good)
+IMAGE_LIMIT = 2 * 1024 * 1024  # HQ keeps photos of at most 2 MB
+IMAGE_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
+log = logging.getLogger("sync.agent")
 
 
 @dataclass
@@ -39,6 +47,7 @@ class RoundResult:
     duplicates: int = 0
     members: int = 0
     decisions: int = 0
+    images: int = 0  # photos of receipts in review sent to HQ this round
     waiting: int = 0
     error: str | None = None
 
@@ -123,6 +132,7 @@ def _round(ctx: Loyalty, client: HQClient, result: RoundResult) -> None:
             _download(ctx, client, result)
         raise
     _download(ctx, client, result)
+    _send_images(ctx, client, result)
 
 
 def _upload(ctx: Loyalty, client: HQClient, epoch: dict[str, Any], result: RoundResult) -> None:
@@ -168,6 +178,51 @@ def _download(ctx: Loyalty, client: HQClient, result: RoundResult) -> None:
             raise SyncError(f"HQ says more updates wait but its cursor stays at {cursor}: "
                             "ask HQ to check its log")
         cursor = next_cursor
+
+
+def _send_images(ctx: Loyalty, client: HQClient, result: RoundResult) -> None:
+    """The photo of each receipt waiting for review whose events HQ has, once, so HQ's
+    operators can decide it too. After the download: a photo HQ refuses must never hold back
+    HQ's decisions, and a receipt HQ just decided needs none. A photo that cannot go (missing,
+    too big, not JPEG or PNG, refused) is logged and not tried again; only an unreachable HQ
+    ends the round, to try again with the next one."""
+    store = ctx.store
+    done = set(json.loads(meta.get(store, IMAGES_KEY) or "[]"))
+    pending = {json.loads(r["payload"]).get("receipt_id") for r in store.query(
+        "SELECT payload FROM outbox WHERE sent_at IS NULL AND topic = 'receipt'")}
+    queue = [r for r in receipt_rows.review_queue(store)
+             if r["image_path"] and r["id"] not in pending]
+    try:
+        for row in queue:
+            if row["id"] not in done:
+                result.images += _send_image(client, row["id"], Path(row["image_path"]))
+                done.add(row["id"])
+    finally:
+        with store.transaction():
+            meta.put(store, IMAGES_KEY, json.dumps(sorted(done & {r["id"] for r in queue})))
+
+
+def _send_image(client: HQClient, receipt_id: str, path: Path) -> int:
+    """1 when HQ took the photo, 0 when it cannot go (logged); raises when HQ is unreachable."""
+    try:
+        data = path.read_bytes() if path.stat().st_size <= IMAGE_LIMIT else b""
+    except OSError as exc:
+        log.warning("photo of receipt %s not sent: cannot read %s (%s)", receipt_id, path,
+                    exc.strerror)
+        return 0
+    kind = next((k for magic, k in IMAGE_TYPES.items() if data.startswith(magic)), None)
+    if kind is None:
+        log.warning("photo of receipt %s not sent: HQ takes JPEG or PNG of at most %d bytes",
+                    receipt_id, IMAGE_LIMIT)
+        return 0
+    try:
+        client.put_image(receipt_id, data, kind)
+    except HQUnreachable:
+        raise
+    except SyncError as exc:
+        log.warning("photo of receipt %s not sent: %s", receipt_id, exc)
+        return 0
+    return 1
 
 
 def _int(doc: dict[str, Any], name: str) -> int:

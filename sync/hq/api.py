@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
 
 from kiosk.loyalty.phone import PhoneError
-from sync.hq import ingest, updates
+from sync.hq import ingest, receipt_images, updates
 from sync.hq.auth import SignedRoute, refuse
 from sync.hq.models import (
     ID_PATTERN,
@@ -99,3 +100,36 @@ def get_events(request: Request, epoch: str = Query(pattern=ID_PATTERN),
                limit: int = Query(MAX_EVENTS_PER_BATCH, ge=1, le=MAX_EVENTS_PER_BATCH)) -> Any:
     """HQ keeps everything; a rebuilt branch reads back what it lost, exactly as it sent it."""
     return updates.own_events(request.app.state.db, request.state.branch, epoch, after, limit)
+
+
+class ImageAnswer(BaseModel):
+    """The photo HQ now holds of the receipt."""
+
+    receipt_id: str
+    media_type: str
+    size: int
+    sha256: str
+
+
+@router.put(
+    "/receipts/{receipt_id}/image", response_model=ImageAnswer,
+    summary="The photo of one of this branch's receipts, for HQ's review",
+    openapi_extra={"requestBody": {"required": True, "content": {
+        kind: {"schema": {"type": "string", "format": "binary"}}
+        for kind in receipt_images.SIGNATURES}}},
+    responses={400: {"model": Refusal, "description": "the body is not the declared type"},
+               403: {"model": Refusal, "description": "a receipt of another branch"},
+               404: {"model": Refusal, "description": "HQ holds no such receipt (yet)"},
+               413: {"model": Refusal, "description": "over 2 MB"},
+               415: {"model": Refusal, "description": "not image/jpeg or image/png"}})
+async def put_receipt_image(request: Request,
+                            receipt_id: str = Path(pattern=ID_PATTERN)) -> Any:
+    """JPEG or PNG, at most 2 MB, of a receipt this branch sent to review, sent after its
+    events; the same photo again changes nothing, another replaces it."""
+    try:
+        return await run_in_threadpool(
+            receipt_images.store, request.app.state.db, request.state.branch, receipt_id,
+            await request.body(), request.headers.get("content-type"),
+            request.app.state.clock())
+    except receipt_images.ImageRefused as exc:
+        return refuse(exc.status, exc.code, str(exc))
