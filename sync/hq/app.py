@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 
 from kiosk.clock import Clock, utc_now
 from sync.hq import api
 from sync.hq.console import pages
 from sync.hq.db import open_database
+from sync.hq.messaging.settings import Settings
+from sync.hq.messaging.worker import Messenger
 
 DESCRIPTION = """Receives every branch's outbox events exactly once and sends HQ's decisions
 back (docs/sync.md). Every /v1/ request is signed with the branch's key: headers X-Branch,
@@ -18,19 +22,28 @@ X-Timestamp, X-Nonce and X-Signature (HMAC-SHA256 over method, path with query, 
 nonce and the SHA-256 of the body as sent). Uploads are gzip-compressed."""
 
 
-def create_app(db_url: str, *, clock: Clock = utc_now) -> FastAPI:
+def create_app(db_url: str, *, clock: Clock = utc_now,
+               messaging: Settings | None = None) -> FastAPI:
     """HQ over the database at `db_url` (tables are created on first use). `clock` is HQ's
-    time: signatures' freshness, expiry in balances, the time of HQ's own events."""
+    time: signatures' freshness, expiry in balances, the time of HQ's own events. `messaging`:
+    the message channels, else the HQ_LINE_* / HQ_SMS_* environment. The sending thread runs
+    from the app's startup to its shutdown, so merely building an app starts nothing."""
     db = open_database(db_url)
+    messenger = Messenger(db, clock, messaging or Settings.from_env(os.environ))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        db.close()
+        messenger.start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(messenger.stop)
+            db.close()
 
     app = FastAPI(title="Loyalty HQ", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.db = db
     app.state.clock = clock
+    app.state.messenger = messenger
     app.include_router(api.router)
     pages.install(app)
     return app
