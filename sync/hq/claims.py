@@ -20,7 +20,7 @@ from sqlalchemy import delete, select
 
 from sync.hq import schema
 from sync.hq.db import in_clauses, insert_many, rows_in, update_many
-from sync.hq.lines import line_rows
+from sync.hq.lines import insert_lines, line_rows
 
 if TYPE_CHECKING:
     from sync.hq.projector import Projector
@@ -121,7 +121,7 @@ class ClaimBook:
         lines = schema.receipt_lines
         for clause in in_clauses(conn, lines.c.receipt_id, self._replaced & set(self.lines)):
             conn.execute(delete(lines).where(clause))
-        insert_many(conn, lines, [line for r in sorted(self.lines) for line in self.lines[r]])
+        insert_lines(conn, [line for r in sorted(self.lines) for line in self.lines[r]])
 
     def _read_lines(self, payload: dict[str, Any], row: dict[str, Any]) -> None:
         """The receipt's lines, if the event has them (older branches send none)."""

@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk.clock import utc_now
 from kiosk.errors import KioskError
-from sync.hq import admin, branches
+from sync.hq import admin, branches, programme_editor, regions
 from sync.hq.console import accounts
 from sync.hq.db import DEFAULT_DB, Database, HQError, open_database
 from sync.hq.report import report
@@ -67,16 +67,34 @@ def _db_url(args: argparse.Namespace) -> str:
 
 
 def _branch_add(args: argparse.Namespace, db: Database) -> int:
+    if args.region is not None:
+        regions.clean(args.region)  # a bad region refuses the command before the branch exists
     key = branches.add_branch(db, args.id, rotate=args.rotate)
+    placed = ""
+    if args.region is not None:
+        done = regions.set_region(db, args.id, args.region, utc_now(),
+                                  actor=accounts.cli_actor())
+        placed = f" in region {done['region']}"
     _emit(args, {"branch": args.id, "key": key},
-          f"Branch {args.id} {'has a new key' if args.rotate else 'added'}. Its key is shown "
-          f"only now: set it as KIOSK_HQ_KEY (or [hq] key) at the branch.\n{key}")
+          f"Branch {args.id} {'has a new key' if args.rotate else 'added'}{placed}. Its key is "
+          f"shown only now: set it as KIOSK_HQ_KEY (or [hq] key) at the branch.\n{key}")
+    return 0
+
+
+def _branch_region(args: argparse.Namespace, db: Database) -> int:
+    done = regions.set_region(db, args.id, args.region, utc_now(), actor=accounts.cli_actor())
+    _emit(args, done, f"Branch {done['branch']} is in region {done['region']}.")
     return 0
 
 
 def _branch_list(args: argparse.Namespace, db: Database) -> int:
     found = branches.list_branches(db)
-    lines = [f"{b['id']:<12} last upload {b['last_upload_at'] or 'never'}, epochs: "
+    with db.read() as conn:
+        placed = regions.by_branch(conn)
+    for branch in found:
+        branch["region"] = placed.get(branch["id"])
+    lines = [f"{b['id']:<12} {b['region'] or '(no region)':<16} last upload "
+             f"{b['last_upload_at'] or 'never'}, epochs: "
              + (", ".join(f"{e['epoch']} acked {e['acked']}" for e in b["epochs"]) or "none")
              for b in found]
     _emit(args, {"branches": found}, "\n".join(lines) or "No branches yet: hq branch add ID")
@@ -112,7 +130,9 @@ def _member_erase(args: argparse.Namespace, db: Database) -> int:
 
 
 def _programme_publish(args: argparse.Namespace, db: Database) -> int:
-    done = admin.publish_programme(db, Path(args.file), utc_now())
+    moment = utc_now()
+    done = admin.publish_programme(db, Path(args.file), moment, audit=programme_editor.audited(
+        accounts.cli_actor(), moment))
     _emit(args, done, f"Programme {done['version']} published: branches take it at their next "
           "sync.")
     return 0
@@ -193,8 +213,14 @@ def _parser() -> argparse.ArgumentParser:
     add = branch.add_parser("add", parents=[common], help="register a branch, print its key")
     add.add_argument("id")
     add.add_argument("--rotate", action="store_true", help="give an existing branch a new key")
+    add.add_argument("--region", help="the branch's region for analytics, e.g. Bangkok")
     add.set_defaults(handler=_branch_add)
-    branch.add_parser("list", parents=[common], help="branches, last upload, epochs") \
+    region = branch.add_parser("region", parents=[common],
+                               help="put a branch in a region (analytics by region)")
+    region.add_argument("id")
+    region.add_argument("region")
+    region.set_defaults(handler=_branch_region)
+    branch.add_parser("list", parents=[common], help="branches, regions, last upload, epochs") \
         .set_defaults(handler=_branch_list)
 
     member = commands.add_parser("member", help="one member chain-wide").add_subparsers(

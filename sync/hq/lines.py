@@ -4,7 +4,8 @@ The branch sends the receipt as it read it (kiosk.loyalty.claims._for_hq): money
 text, the purchase time with the shop's +07:00 offset, the shop's name as printed. Here each
 line gets exact satang, a UTC time that compares as text like every other HQ time, the Bangkok
 hour and weekday (grouped on without date functions, which SQLite and PostgreSQL spell
-differently) and a store key, so "Lotus's  Rama 4" and "LOTUS'S RAMA 4" are one shop.
+differently) and a store key, so "Lotus's  Rama 4" and "LOTUS'S RAMA 4" are one shop. Storing
+them also records each new shop's chain (sync.hq.chains), so no line is stored without it.
 """
 
 from __future__ import annotations
@@ -15,8 +16,12 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sqlalchemy import Connection
+
 from kiosk.clock import iso_utc, parse_iso_utc, to_bangkok
 from kiosk.money import to_satang
+from sync.hq import chains, schema
+from sync.hq.db import insert_many
 
 SPACES = re.compile(r"\s+")
 # Beyond any real line: a misread "qty" or "amount" this large is taken as unknown, rather than
@@ -48,6 +53,12 @@ def line_rows(receipt_id: str, receipt: dict[str, Any], branch: str, member_id: 
              "qty": str(_decimal(item.get("qty"), "1").quantize(MILLI)),
              "amount_satang": to_satang(_decimal(item.get("amount"), "0"))}
             for number, item in enumerate(_items(receipt), start=1)]
+
+
+def insert_lines(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """New lines, and the chain of any shop they are the first to name."""
+    insert_many(conn, schema.receipt_lines, rows)
+    chains.learn(conn, rows)
 
 
 def _items(receipt: dict[str, Any]) -> list[dict[str, Any]]:

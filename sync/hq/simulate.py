@@ -48,6 +48,7 @@ from sync.agent.rounds import RoundResult, sync_once
 from sync.hq.app import create_app
 from sync.hq.branches import add_branch, list_branches
 from sync.hq.db import HQError, open_database
+from sync.hq.regions import set_region
 from sync.hq.simulate_shoppers import (
     CLOSING,
     SECOND_BRANCH_VISITS,
@@ -69,6 +70,7 @@ COUPON_USE_CHANCE = 0.8  # coupons handed in at the till straight away; the rest
 NEIGHBOURHOOD_SHARE = 0.85  # receipts from shops around the kiosk; the rest from anywhere
 SYNC_AT = day_time(22, 0)  # the nightly round, after closing
 SETTLE_ROUNDS = 4  # closing rounds allowed until no branch has anything left to exchange
+REGIONS = ("Bangkok", "Central", "North", "Northeast", "South")  # branch by branch, in turn
 # What the kiosk tells a shopper and moves on from; anything else stops the simulation.
 REFUSALS = (Refused, MemberExists, RedeemRefused, NotEnoughPoints)
 COUNTS = ("branches", "members", "joins", "visits", "receipts", "in_review", "refused",
@@ -339,15 +341,19 @@ class Simulation:
 
 
 def _register(db_url: str, names: list[str], clock: SimClock) -> list[str]:
-    """Each branch's key, as `hq branch add` makes it; a database that already has one of
-    these branches is refused, since a simulation mixed into real branches helps nobody."""
+    """Each branch's key, as `hq branch add` makes it, and its region; a database that already
+    has one of these branches is refused, since a simulation mixed into real branches helps
+    nobody."""
     db = open_database(db_url)
     try:
         taken = sorted({b["id"] for b in list_branches(db)} & set(names))
         if taken:
             raise SimulationError(f"HQ already has branch {', '.join(taken)}: simulate into an "
                                   "empty HQ database")
-        return [add_branch(db, name, now=clock()) for name in names]
+        keys = [add_branch(db, name, now=clock()) for name in names]
+        for index, name in enumerate(names):  # as `hq branch add --region` would
+            set_region(db, name, REGIONS[index % len(REGIONS)], clock(), actor="simulate")
+        return keys
     finally:
         db.close()
 

@@ -1,7 +1,8 @@
 """The analytics page: receipt lines reach `receipt_lines` (replaced by a corrected approval,
 absent for older branches), each sales figure equals a plain computation over the receipts the
-test branches sent (duplicates and rejected claims left out), and the page draws them as
-server-side SVG with the tables behind, in Thai and English, with no script."""
+test branches sent (duplicates and rejected claims left out), under every filter (dates, branch,
+region, chain, product), and the page draws them as server-side SVG with the tables behind, in
+Thai and English, with no script."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from kiosk.clock import BANGKOK, bangkok_day
 from sync.hq import sales, schema
 from sync.hq.claims import LIVE
 from sync.hq.sales import Filters
+from tests.sync.hq.analytics_data import filter_cases, standing_lines, tell
 
 P1, P2 = "+66812345671", "+66812345672"
 EVIL = '<script>alert("x")</script> & Co'
@@ -157,7 +159,7 @@ def test_figures_equal_a_plain_computation_over_the_receipts_sent(hq, narrow):
                                    "SKU-B": (Decimal("2.5"), Decimal("75.75"), 2),
                                    "SKU-C": (Decimal(2), Decimal("198.00"), 1)}
         assert expected["store"]["lotus's rama 4"][2] == 2  # R1 and R2: one shop
-    assert data["skus"] == ["SKU-A", "SKU-B", "SKU-C"]
+    assert data["choices"]["skus"] == ["SKU-A", "SKU-B", "SKU-C"]
 
 
 def _rows(html: str, table: str) -> list[list[str]]:
@@ -172,7 +174,7 @@ def test_the_page_draws_charts_and_tables_in_both_languages(hq, console):
     console.add("somchai", "viewer")
     browser = console.login("somchai")
     html = console.get(browser, "/analytics?lang=en").text
-    assert html.count("<svg") == 4 and 'href="/analytics"' in html
+    assert html.count("<svg") == 6 and 'href="/analytics"' in html
     assert "<script" not in html and "src=" not in html and "http" not in html
     assert _rows(html, "by_sku") == [
         ["<code>SKU-C</code>", "Soy milk", "2", "198.00", "1"],
@@ -189,3 +191,64 @@ def test_the_page_draws_charts_and_tables_in_both_languages(hq, console):
     bad = console.get(browser, "/analytics?from=2026-13-40&lang=en").text
     assert "could not be read" in bad and _rows(bad, "by_sku") == _rows(html, "by_sku")
     assert console.get(console.browser(), "/analytics").status_code == 303
+
+
+def _sums(lines, key) -> dict:
+    """(qty, baht, receipts) of the brand's lines by `key`, by hand."""
+    cells: dict = defaultdict(lambda: [Decimal(0), Decimal(0), set()])
+    for line in lines:
+        if line.sku:
+            cell = cells[key(line)]
+            cell[0] += line.qty
+            cell[1] += line.amount
+            cell[2].add(line.receipt_id)
+    return {k: (q, a, len(r)) for k, (q, a, r) in cells.items()}
+
+
+def test_every_figure_under_every_filter_equals_a_plain_computation(hq):
+    story = tell(hq)
+    for name, filters in filter_cases(story.today).items():
+        lines = standing_lines(story, filters)
+        data = sales.sales(hq.db, filters)
+        assert _got(data["by_sku"], "sku") == _sums(lines, lambda x: x.sku), name
+        assert _got(data["by_store"], "store") == _sums(lines, lambda x: x.store), name
+        assert _got(data["by_region"], "region") == _sums(lines, lambda x: x.region), name
+        assert _got(data["by_chain"], "chain") == _sums(lines, lambda x: x.chain), name
+        assert _got(data["by_hour"], "hour") == _sums(lines, lambda x: x.moment.hour), name
+        assert _got(data["by_weekday"], "weekday") == _sums(
+            lines, lambda x: x.moment.weekday()), name
+        amounts = [row["amount"] for row in data["by_chain"]]
+        assert amounts == sorted(amounts, reverse=True), name
+    assert data["choices"]["regions"] == ["Bangkok", "North"]
+    assert data["choices"]["chains"][-1] == "other" and "Lotus's" in data["choices"]["chains"]
+    wide = standing_lines(story, filter_cases(story.today)["wide"])
+    assert {line.chain for line in wide if line.sku} >= {"other", "Lotus's", "7-Eleven"}
+    assert None in {line.region for line in wide if line.sku}
+
+
+def test_the_page_filters_by_region_and_chain(hq, console):
+    story = tell(hq)
+    console.add("noi", "viewer")
+    browser = console.login("noi")
+    first = story.today - timedelta(days=60)
+    html = console.get(browser, f"/analytics?from={first}&to={story.today}&lang=en").text
+    assert '<select name="region">' in html and '<select name="chain">' in html
+    assert '<option value="other">Other shops</option>' in html
+    everything = sales.sales(hq.db, Filters(first, story.today))
+    assert [r[0] for r in _rows(html, "by_region")] == [
+        r["region"] or "(no region set)" for r in everything["by_region"]]
+    assert [r[0] for r in _rows(html, "by_chain")] == [
+        "Other shops" if r["chain"] == "other" else r["chain"].replace("'", "&#39;")
+        for r in everything["by_chain"]]
+    assert "Somchai &lt;b&gt;&#34;Hardware&#34;&lt;/b&gt;" in html and "<b>\"" not in html
+    narrow = console.get(browser, f"/analytics?from={first}&to={story.today}&region=North"
+                                  "&chain=other&lang=en").text
+    assert '<option value="North" selected>' in narrow
+    assert '<option value="other" selected>' in narrow
+    expected = sales.sales(hq.db, Filters(first, story.today, region="North", chain="other"))
+    assert [r[0] for r in _rows(narrow, "by_region")] == ["North"]
+    assert [r[0] for r in _rows(narrow, "by_chain")] == ["Other shops"]
+    assert _rows(narrow, "by_sku")[0][3] == f"{expected['by_sku'][0]['amount']:,.2f}"
+    assert "region=North" in narrow and "chain=other" in narrow  # the language switch keeps them
+    unknown = console.get(browser, f"/analytics?from={first}&to={story.today}&chain=Nope").text
+    assert _rows(unknown, "by_chain") == _rows(html, "by_chain")  # an unknown chain: all
