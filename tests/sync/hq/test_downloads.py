@@ -102,7 +102,10 @@ def test_published_programme_goes_down_once(hq):
 def test_openapi_lists_the_v1_routes_with_their_refusals(hq):
     doc = requests.get(hq.url + "/openapi.json", timeout=10).json()
     paths = doc["paths"]
-    assert set(paths) == {"/v1/events", "/v1/status", "/v1/updates", "/v1/members/lookup"}
+    assert set(paths) == {"/v1/events", "/v1/status", "/v1/updates", "/v1/members/lookup",
+                          "/v1/receipts/{receipt_id}/image"}
+    image = paths["/v1/receipts/{receipt_id}/image"]["put"]
+    assert {"200", "401", "403", "404", "413", "415"} <= set(image["responses"])
     upload = paths["/v1/events"]["post"]
     assert {"200", "400", "401", "403", "409", "413"} <= set(upload["responses"])
     body = upload["requestBody"]["content"]["application/json"]["schema"]
