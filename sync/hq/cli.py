@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk.clock import utc_now
 from kiosk.errors import KioskError
-from sync.hq import admin, branches, programme_editor, regions
+from sync.hq import admin, branches, programme_editor, regions, segment_snapshots
 from sync.hq.console import accounts
 from sync.hq.db import DEFAULT_DB, Database, HQError, open_database
 from sync.hq.report import report
@@ -154,6 +154,17 @@ def _report(args: argparse.Namespace, db: Database) -> int:
     return 0
 
 
+def _segments_refresh(args: argparse.Namespace, db: Database) -> int:
+    done = segment_snapshots.refresh(db, utc_now())
+    latest = done.latest
+    _emit(args, {"snapshot": latest.id, "as_of": latest.as_of, "members": latest.members,
+                 "seconds": round(done.seconds, 3), "month_ends": done.month_ends},
+          f"Segments as of {latest.as_of}: {latest.members:,} members scored in "
+          f"{done.seconds:.1f} s" + (f" (with month ends {', '.join(done.month_ends)})"
+                                     if done.month_ends else "") + ".")
+    return 0
+
+
 def _user_add(args: argparse.Namespace, db: Database) -> int:
     done = accounts.add_user(db, args.name, args.role, _new_password(), utc_now(),
                              actor=accounts.cli_actor())
@@ -257,6 +268,12 @@ def _parser() -> argparse.ArgumentParser:
                                    help="stop an account logging in; ends its sessions")
     user_disable.add_argument("name")
     user_disable.set_defaults(handler=_user_disable)
+
+    segs = commands.add_parser("segments", help="RFM segments the console shows") \
+        .add_subparsers(dest="action", required=True)
+    segs.add_parser("refresh", parents=[common],
+                    help="score every member now and store it (cron; `hq serve` does it daily)") \
+        .set_defaults(handler=_segments_refresh)
 
     rep = commands.add_parser("report", parents=[common], help="activity and liability")
     rep.add_argument("--hours", type=float, default=24.0)

@@ -357,6 +357,37 @@ receipt_images = Table(
     Column("uploaded_at", Text, nullable=False),
 )
 
+# RFM segments worked out in the background (sync.hq.segment_snapshots), because scoring a
+# million members takes a minute and the segments page must answer in a second: one row per
+# snapshot (its moment, when and how fast it was made, the page's sizes and ranges as JSON)
+# and each member's measures, scores and segment in it. Kept: the latest and each month end.
+segment_snapshots = Table(
+    "segment_snapshots", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("as_of", Text, nullable=False),
+    Column("computed_at", Text, nullable=False),
+    Column("members", Integer, nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Column("month_end", Boolean, nullable=False),  # as_of is the last instant of a month
+    Column("summary", Text, nullable=False),  # JSON: sizes, ranges, movement since month end
+    Index("segment_snapshots_as_of", "as_of"),
+)
+
+segment_members = Table(
+    "segment_members", metadata,
+    Column("snapshot_id", Integer, primary_key=True, autoincrement=False),
+    Column("member_id", ID, primary_key=True),
+    Column("erased", Boolean, nullable=False),
+    Column("recency_days", Integer),  # NULL: never visited
+    Column("frequency", Integer, nullable=False),
+    Column("satang", BigInteger, nullable=False),
+    Column("r", SmallInteger, nullable=False),
+    Column("f", SmallInteger, nullable=False),
+    Column("m", SmallInteger, nullable=False),
+    Column("segment", String(32), nullable=False),
+    Index("segment_members_segment", "snapshot_id", "segment", "member_id"),
+)
+
 # The console's operators (HQ staff at a browser), their sessions and what they did. Added
 # tables only: create_all makes them in an existing database, so the schema version stays.
 console_users = Table(

@@ -5,8 +5,10 @@ The keyed id is HMAC-SHA256 of the member id under HQ's export key (`hq_meta.exp
 made once with `secrets`): the same member has the same keyed id in every export, so the
 messaging side can match lists and replies, yet nobody without HQ's key can turn it back into
 a member id or test a guess. Consent, opt-outs and erasure are checked by sync.hq.reach when the
-list is made, never from a cached answer. The list is read and its audit row (who, what, how
-many rows, how many left out) written in one transaction, so no list leaves HQ unrecorded.
+list is made, never from a cached answer; who is *in* a segment comes from the latest stored
+snapshot (sync.hq.segments.members_in), the one the page showed. The list is read and its audit
+row (who, what, how many rows, how many left out) written in one transaction, so no list leaves
+HQ unrecorded.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ import json
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, Select, case, func, insert, literal, select, union_all
 
 from kiosk.clock import bangkok_day, iso_utc, parse_iso_utc
 from sync.hq import schema, segments
@@ -88,6 +90,48 @@ def reach_counts(conn: Connection, groups: dict[str, list[str]]) -> dict[str, di
         for name, ids in groups.items():
             counts[name][channel] = sum(1 for m in ids if m in allowed)
     return counts
+
+
+def snapshot_reach(conn: Connection, snapshot_id: int | None, within_days: int,
+                   now: datetime) -> dict[str, dict[str, int]]:
+    """`reach_counts` for the page in one grouped query: each segment of a stored snapshot
+    (by its index on snapshot and segment) and the members whose points expire within
+    `within_days` ("expiring"), joined to phones, consents and opt-outs as they are now. A
+    consent's purposes are JSON, so the few distinct texts that cover messaging are found
+    first and matched as text."""
+    rows, lots = schema.segment_members, schema.lots
+    groups: list[Select] = [
+        select(literal("expiring").label("grp"), lots.c.member_id.label("member_id"))
+        .where(lots.c.remaining > 0, lots.c.expires_at > iso_utc(now),
+               lots.c.expires_at <= iso_utc(now + timedelta(days=within_days)))
+        .group_by(lots.c.member_id)]
+    if snapshot_id is not None:
+        groups.append(select(rows.c.segment.label("grp"), rows.c.member_id)
+                      .where(rows.c.snapshot_id == snapshot_id))
+    listed = union_all(*groups).subquery() if len(groups) > 1 else groups[0].subquery()
+    members, consents, optouts = schema.members, schema.member_consents, schema.message_optouts
+    refused = select(optouts.c.member_id, *(
+        func.max(case((optouts.c.channel.in_([c, EVERY_CHANNEL]), 1), else_=0)).label(c)
+        for c in CHANNELS)).group_by(optouts.c.member_id).subquery()
+    query = (select(listed.c.grp, *(func.sum(case((func.coalesce(refused.c[c], 0) == 0, 1),
+                                                  else_=0)) for c in CHANNELS))
+             .select_from(listed.join(members, members.c.id == listed.c.member_id)
+                          .join(consents, consents.c.member_id == listed.c.member_id)
+                          .outerjoin(refused, refused.c.member_id == listed.c.member_id))
+             .where(members.c.phone.is_not(None), members.c.erased_at.is_(None),
+                    consents.c.purposes.in_(_messaging_purposes(conn)))
+             .group_by(listed.c.grp))
+    counts = {name: dict.fromkeys(CHANNELS, 0) for name in (*segments.SEGMENT_NAMES, "expiring")}
+    for grp, *by_channel in conn.execute(query):
+        counts[grp] = {c: int(n or 0) for c, n in zip(CHANNELS, by_channel, strict=True)}
+    return counts
+
+
+def _messaging_purposes(conn: Connection) -> list[str]:
+    """The distinct consent texts whose purposes cover messaging (sync.hq.reach's rule)."""
+    consents = schema.member_consents
+    texts = conn.execute(select(consents.c.purposes).group_by(consents.c.purposes)).scalars()
+    return [text for text in texts if MESSAGING_PURPOSES & set(json.loads(text))]
 
 
 def export_segment(db: Database, segment: str, channel: str, moment: datetime, *, who: str,

@@ -35,11 +35,12 @@ Erased members (PDPA) keep their place: they are counted, by id, so sizes add up
 member HQ has; exports leave them out (sync.hq.reach).
 
 Each measure is one grouped query returning at most one row per member, its sums taken for
-every moment asked at once (`scores_at`: movement between two month ends is one pass over the
-data); the scoring and the grid run in Python over those rows, a count and a sort of distinct
-values per measure. At a million members and five million earn events on PostgreSQL the
-queries take some 25 s and the scoring some 10 s per moment on a busy two-core machine:
-workable for a report page, not for a page opened every minute.
+every moment asked at once (`scores_at`: several month ends are one pass over the data); the
+scoring and the grid run in Python over those rows, a count and a sort of distinct values per
+measure. At a million members that is tens of seconds, so the page, its lists and segment
+messages read snapshots that sync.hq.segment_snapshots stores in the background: `members_in`
+answers from the latest one when it is recent enough (FRESH_FOR), so the list an operator
+downloads is the segment the page showed.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ NEW_FOR = timedelta(days=30)
 NEW_MAX_VISITS = 1
 SCORES = range(1, 6)
 JOINED = "joined"  # movement: not yet a member at the earlier moment
+FRESH_FOR = timedelta(hours=26)  # a stored snapshot stands for "now" this long (daily refresh)
 GRID: dict[int, tuple[str, str, str, str, str]] = {  # R score -> segment for FM 1..5
     5: ("promising", "potential_loyalists", "potential_loyalists", "champions", "champions"),
     4: ("promising", "potential_loyalists", "potential_loyalists", "loyal", "champions"),
@@ -202,10 +204,26 @@ def segment_of_members(conn: Connection, as_of: datetime) -> dict[str, str]:
 
 def members_in(conn: Connection, segment: str, as_of: datetime) -> list[str]:
     """The ids of a segment's members at `as_of`, sorted; erased members too (reach.reachable
-    leaves them out of anything sent)."""
+    leaves them out of anything sent). Read from the latest stored snapshot when it was made
+    at most FRESH_FOR before `as_of`, else scored now."""
     if segment not in SEGMENT_NAMES:
         raise ValueError(f"no segment {segment!r}: one of {', '.join(SEGMENT_NAMES)}")
+    stored = _stored_members(conn, segment, as_utc(as_of))
+    if stored is not None:
+        return stored
     return sorted(m for m, name in segment_of_members(conn, as_of).items() if name == segment)
+
+
+def _stored_members(conn: Connection, segment: str, as_of: datetime) -> list[str] | None:
+    """The segment in the latest snapshot, if it is recent enough for `as_of` (None if not)."""
+    snaps, rows = schema.segment_snapshots, schema.segment_members
+    latest = conn.execute(select(snaps.c.id, snaps.c.as_of)
+                          .order_by(snaps.c.as_of.desc(), snaps.c.id.desc()).limit(1)).first()
+    if latest is None or not iso_utc(as_of - FRESH_FOR) <= latest.as_of <= iso_utc(as_of):
+        return None
+    return list(conn.execute(select(rows.c.member_id)
+                             .where(rows.c.snapshot_id == latest.id, rows.c.segment == segment)
+                             .order_by(rows.c.member_id)).scalars())
 
 
 def summarise(scored: Iterable[Rfm]) -> list[Summary]:
@@ -266,6 +284,16 @@ def expiring(conn: Connection, within_days: int, now: datetime) -> list[Expiring
              .group_by(lots.c.member_id))
     found = [Expiring(row.member_id, int(row.points), row.first) for row in conn.execute(query)]
     return sorted(found, key=lambda e: (e.expires_at, e.member_id))
+
+
+def expiring_totals(conn: Connection, within_days: int, now: datetime) -> tuple[int, int]:
+    """(members, points) of `expiring`, counted by the database: what the page shows."""
+    lots = schema.lots
+    found = conn.execute(
+        select(func.count(func.distinct(lots.c.member_id)), func.sum(lots.c.remaining))
+        .where(lots.c.remaining > 0, lots.c.expires_at > iso_utc(now),
+               lots.c.expires_at <= iso_utc(now + timedelta(days=within_days)))).one()
+    return int(found[0]), int(found[1] or 0)
 
 
 def _members(conn: Connection, end: str) -> dict[str, tuple[str, bool]]:

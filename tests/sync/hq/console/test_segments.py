@@ -1,6 +1,7 @@
-"""The segments page: sizes, reach and movement as sync.hq.segments computes them, in Thai and
-English with no script; downloads only for operators and admins, only with the CSRF token,
-each a CSV of reachable members and an audit row."""
+"""The segments page: sizes, reach and movement as sync.hq.segments computes them, read from the
+stored snapshot (and saying so when there is none), in Thai and English with no script;
+downloads and "refresh now" only for operators and admins, only with the CSRF token, each
+audited; a refresh is queued for the background thread, not done in the request."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from datetime import timedelta
 from sqlalchemy import insert
 
 from kiosk.clock import bangkok_day, iso_utc
-from sync.hq import admin, schema, segment_export, segments
+from sync.hq import admin, schema, segment_export, segment_snapshots, segments
 from sync.hq.console import audit
 from tests.sync.hq.console.conftest import csrf_of
 
@@ -35,6 +36,7 @@ def _members(hq) -> list[str]:
         w.conn.execute(insert(schema.message_optouts).values(
             member_id=ids[1], channel="sms", at=hq.clock.iso(), source="reply STOP"))
     admin.erase(hq.db, PHONES[3], hq.clock())
+    segment_snapshots.refresh(hq.db, hq.clock())
     return ids
 
 
@@ -159,3 +161,64 @@ def test_movement_months_are_chosen_and_checked(hq, console):
                   f"from={today.strftime('%Y-%m')}"):
         html = console.get(viewer, f"/segments?{query}&lang=en").text
         assert 'id="bad-months"' in html, query
+
+
+def test_the_page_shows_the_snapshot_not_what_happened_since(hq, console):
+    _members(hq)
+    console.add("noi", "viewer")
+    viewer = console.login("noi")
+    hq.clock.advance(hours=2)
+    branch = hq.branch("B002")
+    branch.push(branch.member("+66812345699"))  # after the snapshot: not on the page yet
+    html = console.get(viewer, "/segments?lang=en").text
+    assert _cell(html, "size-new") == "4" and _cell(html, "size-total") == "4"
+    assert "4 members scored in the background" in html
+    assert "Refresh now" not in html and 'id="no-snapshot"' not in html
+    segment_snapshots.refresh(hq.db, hq.clock())
+    html = console.get(viewer, "/segments?lang=en").text
+    assert _cell(html, "size-new") == "5" and _cell(html, "move-joined-new") == "5"
+
+
+def test_with_no_snapshot_the_page_says_so_and_offers_the_refresh(hq, console):
+    branch = hq.branch("B001")
+    branch.push(branch.member(PHONES[0]))
+    console.add("ploy", "operator")
+    browser = console.login("ploy")
+    html = console.get(browser, "/segments?lang=en").text
+    assert 'id="no-snapshot"' in html and "have not been worked out yet" in html
+    assert 'id="sizes"' not in html and 'id="movement"' not in html
+    assert 'action="/segments/refresh"' in html and 'id="expiring"' in html
+    assert 'id="no-snapshot"' in console.get(browser, "/segments?lang=th").text
+
+
+def test_refresh_now_is_queued_for_the_thread_and_audited(hq, console, hq_server):
+    _members(hq)
+    refresher = hq_server[0].app.state.segment_refresher  # the app under test; not started
+    console.add("noi", "viewer")
+    console.add("ploy", "operator")
+    viewer, operator = console.login("noi"), console.login("ploy")
+    html = console.get(operator, "/segments?lang=en").text
+    for who, token in ((viewer, csrf_of(console.get(viewer, "/segments").text)),
+                       (operator, ""), (operator, "forged")):
+        assert _post(console, who, "/segments/refresh", csrf=token).status_code == 403
+    assert _refreshes(hq) == [] and not refresher.queued
+    with hq.db.read() as conn:
+        before = segment_snapshots.latest_snapshot(conn)
+    hq.clock.advance(minutes=5)
+    answer = _post(console, operator, "/segments/refresh", csrf=csrf_of(html))
+    assert answer.status_code == 303 and answer.headers["location"] == "/segments"
+    [entry] = _refreshes(hq)
+    assert entry["who"] == "ploy" and entry["at"] == hq.clock.iso()
+    with hq.db.read() as conn:  # queued, not done in the request
+        assert segment_snapshots.latest_snapshot(conn) == before
+    assert refresher.queued
+    assert 'id="refresh-queued"' in console.get(operator, "/segments?lang=en").text
+    done = refresher.run_pending()  # what the thread does next
+    assert done is not None and done.latest.as_of == hq.clock.iso()
+    html = console.get(operator, "/segments?lang=en").text
+    assert 'id="refresh-queued"' not in html and _cell(html, "size-total") == "4"
+
+
+def _refreshes(hq) -> list[dict]:
+    with hq.db.read() as conn:
+        return [e for e in audit.recent(conn) if e["action"] == "segment_refresh"]
