@@ -24,5 +24,10 @@ test: bootstrap
 bench: bootstrap
 	.venv/bin/python bench/run_all.py
 
+# Every console page on 1,000,000 members and 20,000,000 events on PostgreSQL; the first run
+# builds the dataset (most of an hour, about 40 GB under var/bench/), later runs reuse it.
+bench-console: bootstrap
+	.venv/bin/python bench/console.py
+
 lint: bootstrap
 	.venv/bin/ruff check .
