@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from kiosk.clock import (
 )
 from kiosk.money import from_satang
 from sync.hq import schema, segments
+from sync.hq.background import Background
 from sync.hq.db import Database, insert_many
 
 log = logging.getLogger(__name__)
@@ -46,8 +46,6 @@ MEMBER_COLUMNS = ("snapshot_id", "member_id", "erased", "recency_days", "frequen
                   "r", "f", "m", "segment")
 STALE_AFTER = timedelta(days=1)  # at start, refresh when the latest snapshot is older
 DAILY_HOUR = 3  # Bangkok: after the branches' nightly sync window
-ERROR_PAUSE = 600.0  # seconds after a failed refresh (the database away) before trying again
-STOP_WAIT = 5.0  # a refresh under way is not interrupted: stop() waits this long, then leaves it
 
 
 @dataclass(frozen=True)
@@ -153,78 +151,25 @@ def stored_members(conn: Connection, snapshot_id: int) -> dict[str, segments.Rfm
     return {row[0]: segments.Rfm(row[0], bool(row[1]), *row[2:]) for row in conn.execute(query)}
 
 
-class Refresher:
+class Refresher(Background[Refreshed]):
     """The refreshing thread: daily at DAILY_HOUR Bangkok, at start when the latest snapshot is
-    older than STALE_AFTER (or there is none), and whenever `request` is called. Refreshes run
-    one at a time; a request during one queues the next. Waits are on the real clock; the
-    snapshot's moment is the app's clock."""
+    older than STALE_AFTER (or there is none), and whenever `request` is called. Waits are on
+    the real clock; the snapshot's moment is the app's clock."""
 
     def __init__(self, db: Database, clock: Clock) -> None:
+        super().__init__("hq-segments", self._refresh, lambda: seconds_until_daily(utc_now()),
+                         self._stale)
         self.db, self.clock = db, clock
-        self._asked = threading.Event()
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._busy = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    @property
-    def queued(self) -> bool:
-        """A refresh is asked for or under way."""
-        return self._asked.is_set() or self._busy.is_set()
-
-    def request(self) -> None:
-        """Refresh as soon as the thread is free."""
-        self._asked.set()
-        self._wake.set()
-
-    def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="hq-segments", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = STOP_WAIT) -> None:
-        self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def run_pending(self) -> Refreshed | None:
-        """Refresh now if one was asked for: the thread's step, callable by tests."""
-        if not self._asked.is_set():
-            return None
-        self._asked.clear()
-        self._busy.set()
-        try:
-            done = refresh(self.db, self.clock())
-        finally:
-            self._busy.clear()
+    def _refresh(self) -> Refreshed:
+        done = refresh(self.db, self.clock())
         log.info("segments refreshed: %d members in %.1f s", done.latest.members, done.seconds)
         return done
 
-    def _run(self) -> None:
+    def _stale(self) -> bool:
         with self.db.read() as conn:
             latest = latest_snapshot(conn)
-        if latest is None or parse_iso_utc(latest.as_of) < self.clock() - STALE_AFTER:
-            self._asked.set()
-        while not self._stopping.is_set():
-            try:
-                self.run_pending()
-            except Exception:  # the thread must outlive a database restart
-                log.exception("refreshing segments failed; trying again later")
-                self._asked.set()
-                self._sleep(ERROR_PAUSE)
-                continue
-            if self._sleep(seconds_until_daily(utc_now())):
-                self._asked.set()
-
-    def _sleep(self, seconds: float) -> bool:
-        """Wait; True when the time ran out (not woken by a request or stop)."""
-        woken = self._wake.wait(seconds)
-        self._wake.clear()
-        return not woken
+        return latest is None or parse_iso_utc(latest.as_of) < self.clock() - STALE_AFTER
 
 
 def seconds_until_daily(now: datetime) -> float:
