@@ -15,6 +15,7 @@ from sync.hq.console import pages
 from sync.hq.db import open_database
 from sync.hq.messaging.settings import Settings
 from sync.hq.messaging.worker import Messenger
+from sync.hq.sales_summary import Summariser
 from sync.hq.segment_snapshots import Refresher
 
 DESCRIPTION = """Receives every branch's outbox events exactly once and sends HQ's decisions
@@ -27,20 +28,23 @@ def create_app(db_url: str, *, clock: Clock = utc_now,
                messaging: Settings | None = None) -> FastAPI:
     """HQ over the database at `db_url` (tables are created on first use). `clock` is HQ's
     time: signatures' freshness, expiry in balances, the time of HQ's own events. `messaging`:
-    the message channels, else the HQ_LINE_* / HQ_SMS_* environment. The sending thread and
-    the segments' refreshing thread run from the app's startup to its shutdown, so merely
-    building an app starts nothing."""
+    the message channels, else the HQ_LINE_* / HQ_SMS_* environment. The sending thread, the
+    segments' refreshing thread and the sales summary's thread run from the app's startup to
+    its shutdown, so merely building an app starts nothing."""
     db = open_database(db_url)
     messenger = Messenger(db, clock, messaging or Settings.from_env(os.environ))
     refresher = Refresher(db, clock)
+    summariser = Summariser(db)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         messenger.start()
         refresher.start()
+        summariser.start()
         try:
             yield
         finally:
+            await run_in_threadpool(summariser.stop)
             await run_in_threadpool(refresher.stop)
             await run_in_threadpool(messenger.stop)
             db.close()
@@ -50,6 +54,7 @@ def create_app(db_url: str, *, clock: Clock = utc_now,
     app.state.clock = clock
     app.state.messenger = messenger
     app.state.segment_refresher = refresher
+    app.state.sales_summariser = summariser
     app.include_router(api.router)
     pages.install(app)
     return app

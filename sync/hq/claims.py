@@ -20,7 +20,7 @@ from sqlalchemy import delete, select
 
 from sync.hq import schema
 from sync.hq.db import in_clauses, insert_many, rows_in, update_many
-from sync.hq.lines import insert_lines, line_rows
+from sync.hq.lines import day_of, days_of, insert_lines, line_rows
 
 if TYPE_CHECKING:
     from sync.hq.projector import Projector
@@ -43,6 +43,7 @@ class ClaimBook:
         self._dirty_claims: set[str] = set()
         self.lines: dict[str, list[dict[str, Any]]] = {}  # receipt id -> its lines as last sent
         self._replaced: set[str] = set()  # receipts whose stored lines go first
+        self.changed_days: set[str] = set()  # Bangkok days whose sales figures this write changes
 
     def load(self, receipt_ids: Iterable[str], fingerprints: Iterable[str]) -> None:
         """Receipts, their earn events and the claims on fingerprints, in bulk."""
@@ -119,9 +120,13 @@ class ClaimBook:
                                           sorted(self._dirty_claims - self._new_claims)],
                     ["fingerprint"], ["receipt_id", "branch", "blocked_at"])
         lines = schema.receipt_lines
+        new = [line for r in sorted(self.lines) for line in self.lines[r]]
+        # A decision changes whether its receipt's stored lines count; new lines add to a day.
+        self.changed_days = days_of(conn, self._replaced) | {
+            day_of(line["purchased_at"]) for line in new}
         for clause in in_clauses(conn, lines.c.receipt_id, self._replaced & set(self.lines)):
             conn.execute(delete(lines).where(clause))
-        insert_lines(conn, [line for r in sorted(self.lines) for line in self.lines[r]])
+        insert_lines(conn, new)
 
     def _read_lines(self, payload: dict[str, Any], row: dict[str, Any]) -> None:
         """The receipt's lines, if the event has them (older branches send none)."""

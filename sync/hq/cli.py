@@ -12,6 +12,7 @@ import getpass
 import json
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk.clock import utc_now
 from kiosk.errors import KioskError
-from sync.hq import admin, branches, programme_editor, regions, segment_snapshots
+from sync.hq import (
+    admin,
+    branches,
+    programme_editor,
+    regions,
+    sales_summary,
+    segment_snapshots,
+)
 from sync.hq.console import accounts
 from sync.hq.db import DEFAULT_DB, Database, HQError, open_database
 from sync.hq.report import report
@@ -165,6 +173,15 @@ def _segments_refresh(args: argparse.Namespace, db: Database) -> int:
     return 0
 
 
+def _sales_summarise(args: argparse.Namespace, db: Database) -> int:
+    started = time.monotonic()
+    days = sales_summary.summarise(db)
+    seconds = time.monotonic() - started
+    _emit(args, {"days": days, "seconds": round(seconds, 3)},
+          f"Sales summary: {days} day(s) rebuilt in {seconds:.1f} s.")
+    return 0
+
+
 def _user_add(args: argparse.Namespace, db: Database) -> int:
     done = accounts.add_user(db, args.name, args.role, _new_password(), utc_now(),
                              actor=accounts.cli_actor())
@@ -274,6 +291,12 @@ def _parser() -> argparse.ArgumentParser:
     segs.add_parser("refresh", parents=[common],
                     help="score every member now and store it (cron; `hq serve` does it daily)") \
         .set_defaults(handler=_segments_refresh)
+
+    sales = commands.add_parser("sales", help="the daily sales summary analytics reads") \
+        .add_subparsers(dest="action", required=True)
+    sales.add_parser("summarise", parents=[common],
+                     help="rebuild the days that changed (`hq serve` does it every minute)") \
+        .set_defaults(handler=_sales_summarise)
 
     rep = commands.add_parser("report", parents=[common], help="activity and liability")
     rep.add_argument("--hours", type=float, default=24.0)

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
-from kiosk.clock import iso_utc, parse_iso_utc, to_bangkok
+from kiosk.clock import bangkok_day, iso_utc, parse_iso_utc, to_bangkok
 from kiosk.money import to_satang
 from sync.hq import chains, schema
-from sync.hq.db import insert_many
+from sync.hq.db import in_clauses, insert_many
 
 SPACES = re.compile(r"\s+")
 # Beyond any real line: a misread "qty" or "amount" this large is taken as unknown, rather than
@@ -53,6 +54,21 @@ def line_rows(receipt_id: str, receipt: dict[str, Any], branch: str, member_id: 
              "qty": str(_decimal(item.get("qty"), "1").quantize(MILLI)),
              "amount_satang": to_satang(_decimal(item.get("amount"), "0"))}
             for number, item in enumerate(_items(receipt), start=1)]
+
+
+def day_of(purchased_at: str) -> str:
+    """The Bangkok day, YYYY-MM-DD, of a stored UTC time: the day a sale is summed under."""
+    return bangkok_day(parse_iso_utc(purchased_at)).isoformat()
+
+
+def days_of(conn: Connection, receipt_ids: Iterable[str]) -> set[str]:
+    """The days of the stored lines of these receipts."""
+    lines = schema.receipt_lines
+    found: set[str] = set()
+    for clause in in_clauses(conn, lines.c.receipt_id, receipt_ids):
+        query = select(lines.c.purchased_at).where(clause).distinct()
+        found |= {day_of(moment) for moment in conn.execute(query).scalars()}
+    return found
 
 
 def insert_lines(conn: Connection, rows: list[dict[str, Any]]) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from kiosk.clock import iso_utc
 from kiosk.loyalty.ids import new_id
-from sync.hq import schema
+from sync.hq import sales_summary, schema
 from sync.hq.branches import HQ_BRANCH
 from sync.hq.claims import ClaimBook
 from sync.hq.db import Writer, insert_many
@@ -143,6 +143,7 @@ class Projector:
         self.lots.flush()
         self.claims.flush()
         conn = self.w.conn
+        sales_summary.mark(conn, self.claims.changed_days)
         insert_many(conn, schema.ledger, self._ledger)
         insert_many(conn, schema.coupon_uses, self._coupons)
         insert_many(conn, schema.alerts, self._alerts)

@@ -10,6 +10,7 @@ match fails the tests too.
 from __future__ import annotations
 
 import random
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -192,3 +193,29 @@ def filter_cases(today: date) -> dict[str, Filters]:
             "product": Filters(first, today, sku="SKU-A"),
             "all_at_once": Filters(today - timedelta(days=60), today, region="North",
                                    chain="other", sku="SKU-B")}
+
+
+def hand_sums(lines: list[Line], key: Any) -> dict[Any, tuple[Decimal, Decimal, int]]:
+    """(qty, baht, receipts) of the brand's lines by `key`, by hand."""
+    cells: dict[Any, list[Any]] = defaultdict(lambda: [Decimal(0), Decimal(0), set()])
+    for line in lines:
+        if line.sku:
+            cell = cells[key(line)]
+            cell[0] += line.qty
+            cell[1] += line.amount
+            cell[2].add(line.receipt_id)
+    return {k: (q, a, len(r)) for k, (q, a, r) in cells.items()}
+
+
+def page_sums(rows: list[dict[str, Any]], key: str) -> dict[Any, tuple[Decimal, Decimal, int]]:
+    """The same from a sales figure's rows (those with nothing sold left out)."""
+    return {r[key]: (r["qty"], r["amount"], r["receipts"]) for r in rows if r["receipts"]}
+
+
+def assert_sales(data: dict[str, Any], lines: list[Line], case: str) -> None:
+    """Every figure of sales.sales `data` equals the hand sums of `lines`."""
+    for figure, key in (("by_sku", lambda x: x.sku), ("by_store", lambda x: x.store),
+                        ("by_region", lambda x: x.region), ("by_chain", lambda x: x.chain),
+                        ("by_hour", lambda x: x.moment.hour),
+                        ("by_weekday", lambda x: x.moment.weekday())):
+        assert page_sums(data[figure], figure[3:]) == hand_sums(lines, key), (case, figure)

@@ -18,7 +18,13 @@ from kiosk.clock import BANGKOK, bangkok_day
 from sync.hq import sales, schema
 from sync.hq.claims import LIVE
 from sync.hq.sales import Filters
-from tests.sync.hq.analytics_data import filter_cases, standing_lines, tell
+from tests.sync.hq.analytics_data import (
+    assert_sales,
+    filter_cases,
+    page_sums,
+    standing_lines,
+    tell,
+)
 
 P1, P2 = "+66812345671", "+66812345672"
 EVIL = '<script>alert("x")</script> & Co'
@@ -121,10 +127,6 @@ def _plain(sent: Sent, filters: Filters) -> dict:
             for name, cells in groups.items()}
 
 
-def _got(rows: list[dict], key: str) -> dict:
-    return {r[key]: (r["qty"], r["amount"], r["receipts"]) for r in rows if r["receipts"]}
-
-
 def test_lines_are_stored_replaced_on_correction_and_absent_without_a_receipt(hq):
     _send(hq)
     r4 = hq.rows(schema.receipt_lines, receipt_id="R4")
@@ -149,10 +151,10 @@ def test_figures_equal_a_plain_computation_over_the_receipts_sent(hq, narrow):
                "wide": Filters(today - timedelta(days=60), today)}[narrow]
     data = sales.sales(hq.db, filters)
     expected = _plain(sent, filters)
-    assert _got(data["by_sku"], "sku") == expected["sku"]
-    assert _got(data["by_store"], "store") == expected["store"]
-    assert _got(data["by_hour"], "hour") == expected["hour"]
-    assert _got(data["by_weekday"], "weekday") == expected["weekday"]
+    assert page_sums(data["by_sku"], "sku") == expected["sku"]
+    assert page_sums(data["by_store"], "store") == expected["store"]
+    assert page_sums(data["by_hour"], "hour") == expected["hour"]
+    assert page_sums(data["by_weekday"], "weekday") == expected["weekday"]
     assert [r["hour"] for r in data["by_hour"]] == list(range(24))
     if narrow == "default":  # the duplicate, the rejection and the correction all mattered
         assert expected["sku"] == {"SKU-A": (Decimal(3), Decimal("150.00"), 2),
@@ -193,30 +195,12 @@ def test_the_page_draws_charts_and_tables_in_both_languages(hq, console):
     assert console.get(console.browser(), "/analytics").status_code == 303
 
 
-def _sums(lines, key) -> dict:
-    """(qty, baht, receipts) of the brand's lines by `key`, by hand."""
-    cells: dict = defaultdict(lambda: [Decimal(0), Decimal(0), set()])
-    for line in lines:
-        if line.sku:
-            cell = cells[key(line)]
-            cell[0] += line.qty
-            cell[1] += line.amount
-            cell[2].add(line.receipt_id)
-    return {k: (q, a, len(r)) for k, (q, a, r) in cells.items()}
-
-
 def test_every_figure_under_every_filter_equals_a_plain_computation(hq):
     story = tell(hq)
     for name, filters in filter_cases(story.today).items():
         lines = standing_lines(story, filters)
         data = sales.sales(hq.db, filters)
-        assert _got(data["by_sku"], "sku") == _sums(lines, lambda x: x.sku), name
-        assert _got(data["by_store"], "store") == _sums(lines, lambda x: x.store), name
-        assert _got(data["by_region"], "region") == _sums(lines, lambda x: x.region), name
-        assert _got(data["by_chain"], "chain") == _sums(lines, lambda x: x.chain), name
-        assert _got(data["by_hour"], "hour") == _sums(lines, lambda x: x.moment.hour), name
-        assert _got(data["by_weekday"], "weekday") == _sums(
-            lines, lambda x: x.moment.weekday()), name
+        assert_sales(data, lines, name)
         amounts = [row["amount"] for row in data["by_chain"]]
         assert amounts == sorted(amounts, reverse=True), name
     assert data["choices"]["regions"] == ["Bangkok", "North"]

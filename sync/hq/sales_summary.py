@@ -1,0 +1,165 @@
+"""The brand's sales summed per Bangkok day, so a month of analytics adds up stored sums instead
+of joining a million receipt lines to their receipts (bench/console.py: 20 million events).
+
+`sales_days` sums the standing lines (sales.restrict's rule: earned or in review, not a
+duplicate) by day, branch, shop and SKU; `sales_hours` by the same and the hour of day. A day's
+rows are rebuilt whole from one read of its lines and added up here in Python, so the sums are
+the same arithmetic on SQLite and PostgreSQL. Every write that can change a day's figures marks
+the day not fresh in the same transaction (projector.Projector.flush, with the days
+claims.ClaimBook saw change: new lines, replaced lines, a staff decision); sales.py reads fresh
+days from the summaries and every other day from the lines, so a figure is never behind what HQ
+holds, only slower until the day is rebuilt. `Summariser` is the thread inside `hq serve` that
+rebuilds days no longer fresh, every minute.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from kiosk.clock import iso_utc, start_of_bangkok_day
+from sync.hq import schema
+from sync.hq.background import Background
+from sync.hq.claims import LIVE
+from sync.hq.db import Database, in_clauses, insert_many
+from sync.hq.lines import day_of
+
+log = logging.getLogger(__name__)
+SUMMARISE_EVERY = 60.0  # seconds between the thread's passes over days no longer fresh
+STARTED = "sales_summary_started"  # hq_meta key: the days HQ held lines of were all marked,
+# up to the one it names
+
+
+@dataclass
+class _Sum:
+    name: str
+    store_name: str | None
+    qty: Decimal = Decimal(0)
+    satang: int = 0
+    receipts: set[str] = field(default_factory=set)
+    once: set[str] = field(default_factory=set)
+
+
+def mark(conn: Connection, days: Iterable[str]) -> None:
+    """These days' summaries no longer stand (inside the write that changed them)."""
+    wanted = sorted(set(days))
+    if not wanted:
+        return
+    state = schema.sales_day_state
+    for clause in in_clauses(conn, state.c.day, wanted):
+        conn.execute(delete(state).where(clause))
+    insert_many(conn, state, [{"day": day, "fresh": False} for day in wanted])
+
+
+def fresh_days(conn: Connection, first: date, last: date) -> set[date]:
+    """The days first..last whose summaries stand."""
+    state = schema.sales_day_state
+    query = select(state.c.day).where(state.c.fresh, state.c.day >= first.isoformat(),
+                                      state.c.day <= last.isoformat())
+    return {date.fromisoformat(day) for day in conn.execute(query).scalars()}
+
+
+def summarise(db: Database) -> int:
+    """Rebuild every day that is not fresh, most recent first, one short write each (uploads
+    wait for one day at most); returns how many days were rebuilt."""
+    with db.write() as w:
+        _catch_up(w.conn)
+    state = schema.sales_day_state
+    with db.read() as conn:
+        stale = list(conn.execute(select(state.c.day).where(state.c.fresh.is_(False))
+                                  .order_by(state.c.day.desc())).scalars())
+    for day in stale:
+        with db.write() as w:  # the counter's lock: no upload marks the day while it is rebuilt
+            rebuild(w.conn, date.fromisoformat(day))
+    return len(stale)
+
+
+def rebuild(conn: Connection, day: date) -> None:
+    """One day's rows of both summaries from its standing lines, and the day marked fresh."""
+    by_day: dict[tuple[Any, ...], _Sum] = {}
+    by_hour: dict[tuple[Any, ...], _Sum] = {}
+    lines = _standing_lines(conn, day)
+    first_sku: dict[str, str] = {}
+    for line in lines:
+        first_sku[line.receipt_id] = min(line.sku, first_sku.get(line.receipt_id, line.sku))
+    for line in lines:
+        key = (line.branch, line.store_key, line.sku)
+        for table, group in ((by_day, key), (by_hour, (*key, line.hour))):
+            total = table.get(group)
+            if total is None:
+                total = table[group] = _Sum(line.name, line.store_name)
+            total.name = max(total.name, line.name)
+            if line.store_name is not None:
+                total.store_name = max(total.store_name or "", line.store_name)
+            total.qty += Decimal(line.qty)
+            total.satang += line.amount_satang
+            total.receipts.add(line.receipt_id)
+            if first_sku[line.receipt_id] == line.sku:
+                total.once.add(line.receipt_id)
+    text, weekday = day.isoformat(), day.weekday()
+    for table, sums, grain in ((schema.sales_days, by_day, ()),
+                               (schema.sales_hours, by_hour, ("hour",))):
+        conn.execute(delete(table).where(table.c.day == text))
+        insert_many(conn, table, [
+            {"day": text, "weekday": weekday,
+             **dict(zip(("branch", "store_key", "sku", *grain), group, strict=True)),
+             "name": total.name, "store_name": total.store_name, "qty": str(total.qty),
+             "amount_satang": total.satang, "receipts": len(total.receipts),
+             "receipts_once": len(total.once)}
+            for group, total in sorted(sums.items())])
+    state = schema.sales_day_state
+    if conn.execute(update(state).where(state.c.day == text).values(fresh=True)).rowcount == 0:
+        conn.execute(insert(state).values(day=text, fresh=True))
+
+
+def _standing_lines(conn: Connection, day: date) -> list[Any]:
+    lines, receipts = schema.receipt_lines, schema.receipts
+    start = iso_utc(start_of_bangkok_day(day))
+    end = iso_utc(start_of_bangkok_day(day + timedelta(days=1)))
+    query = (select(lines.c.receipt_id, lines.c.branch, lines.c.store_key, lines.c.store_name,
+                    lines.c.sku, lines.c.name, lines.c.hour, lines.c.qty,
+                    lines.c.amount_satang)
+             .select_from(lines).join(receipts, receipts.c.receipt_id == lines.c.receipt_id)
+             .where(lines.c.sku.is_not(None), receipts.c.status.in_(LIVE),
+                    receipts.c.duplicate_of.is_(None), lines.c.purchased_at >= start,
+                    lines.c.purchased_at < end))
+    return list(conn.execute(query))
+
+
+def _catch_up(conn: Connection) -> None:
+    """The first time: every day of the lines HQ already holds marked not fresh, so an HQ that
+    had lines before the summaries existed gets them all summarised."""
+    meta = schema.meta
+    if conn.execute(select(meta.c.value).where(meta.c.key == STARTED)).scalar() is not None:
+        return
+    lines = schema.receipt_lines
+    first, last = conn.execute(select(func.min(lines.c.purchased_at),
+                                      func.max(lines.c.purchased_at))).one()
+    if first is not None:
+        day, end = date.fromisoformat(day_of(first)), date.fromisoformat(day_of(last))
+        mark(conn, ((day + timedelta(days=n)).isoformat() for n in range((end - day).days + 1)))
+    conn.execute(insert(meta).values(key=STARTED, value=day_of(last) if last else ""))
+
+
+class Summariser(Background[int]):
+    """The thread that rebuilds days no longer fresh: every SUMMARISE_EVERY seconds, at start,
+    and when asked."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__("hq-sales-summary", self._summarise, lambda: SUMMARISE_EVERY,
+                         lambda: True, error_pause=SUMMARISE_EVERY)
+        self.db = db
+
+    def _summarise(self) -> int:
+        started = time.monotonic()
+        done = summarise(self.db)
+        if done:
+            log.info("sales summary: %d days rebuilt in %.1f s", done, time.monotonic() - started)
+        return done
