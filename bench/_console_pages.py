@@ -31,8 +31,8 @@ PAGES = [
     Page("/", "overview"),
     Page("/members?phone={phone}", "member"),
     Page("/analytics", "sales"),
-    Page("/analytics?sku=SD-GT-500", "sales", "AND receipt_lines.sku = 'SD-GT-500'"),
-    Page("/analytics?branch=B001", "sales", "AND receipt_lines.branch = 'B001'"),
+    Page("/analytics?sku=SD-GT-500", "sales", "AND sales_days.sku = 'SD-GT-500'"),
+    Page("/analytics?branch=B001", "sales", "AND sales_days.branch = 'B001'"),
     Page("/analytics/baskets", "baskets"),
     Page("/analytics/shoppers", "shoppers"),
     Page("/analytics/participation", "participation"),
@@ -65,14 +65,15 @@ FLOORS = {
                ledger.created_at, ledger.reason
         FROM ledger WHERE ledger.member_id = %(member_id)s
         ORDER BY ledger.hq_seq DESC LIMIT 50""",
-    # sales.by_sku
-    "sales": f"""
-        SELECT receipt_lines.sku, max(receipt_lines.name) AS name,
-               sum(receipt_lines.qty) AS qty, sum(receipt_lines.amount_satang) AS satang,
-               count(DISTINCT receipt_lines.receipt_id) AS receipts
-        FROM receipt_lines, receipts
-        WHERE receipt_lines.sku IS NOT NULL AND {STANDING} AND {IN_RANGE} {{where}}
-        GROUP BY receipt_lines.sku""",
+    # sales.by_sku, from the daily summary (every day of the dataset is summarised)
+    "sales": """
+        SELECT sales_days.sku AS key, max(sales_days.name) AS name,
+               sum(sales_days.qty) AS qty, sum(sales_days.amount_satang) AS satang,
+               sum(sales_days.receipts) AS receipts
+        FROM sales_days
+        WHERE sales_days.sku IS NOT NULL AND sales_days.day >= %(first_day)s
+          AND sales_days.day <= %(last_day)s {where}
+        GROUP BY sales_days.sku""",
     # baskets.pairs: (brand SKU, other item) pairs on at least 3 receipts
     "baskets": f"""
         WITH basket_items AS (
@@ -183,4 +184,5 @@ def parameters(now: datetime) -> dict[str, str]:
             "slack": iso_utc(start_of_bangkok_day(first - timedelta(days=2))),
             "year_ago": iso_utc(now - timedelta(days=365)), "month_end": iso_utc(month_end),
             "month_end_year_ago": iso_utc(month_end - timedelta(days=365)),
-            "month": iso_utc(start_of_bangkok_day(today.replace(day=1))), **days}
+            "month": iso_utc(start_of_bangkok_day(today.replace(day=1))),
+            "first_day": first.isoformat(), "last_day": today.isoformat(), **days}

@@ -42,6 +42,8 @@ from bench.console_data import dataset, scale_args, scale_of, sizes  # noqa: E40
 from sync.hq.console.accounts import add_user  # noqa: E402
 from sync.hq.db import Database, HQError  # noqa: E402
 
+PATHS = {page.path for page in PAGES}
+
 PASSWORD = "bench console passphrase"
 ACCOUNTS = {"bench-operator": "operator", "bench-admin": "admin"}  # admin: for admin-only pages
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -164,7 +166,9 @@ def main() -> int:
     scale_args(parser)
     parser.add_argument("-n", "--runs", type=int, default=20, help="timed requests per page")
     parser.add_argument("--warm", type=int, default=2, help="untimed requests first")
-    parser.add_argument("--only", help="time only pages whose path contains this")
+    parser.add_argument("--only", action="append",
+                        help="time only this page (its path as listed), or pages whose path "
+                        "contains this; may be given more than once")
     parser.add_argument("--budget", type=float, default=300,
                         help="seconds per page; a slower page stops after 3 timed runs")
     args = parser.parse_args()
@@ -183,12 +187,19 @@ def main() -> int:
         print("|---|---:|---:|---:|---:|---:|---|")
         with psycopg.connect(url, autocommit=True) as conn:
             for page in PAGES:
-                if not args.only or args.only in page.path:
+                if _chosen(page.path, args.only):
                     _print_row(page, measure(page, hq, browsers, conn, params, members,
                                              args.runs, args.warm, args.budget))
     finally:
         hq.stop()
     return 0
+
+
+def _chosen(path: str, only: list[str] | None) -> bool:
+    """No --only: every page. Else a path listed exactly picks that page alone."""
+    if not only:
+        return True
+    return any(path == want if want in PATHS else want in path for want in only)
 
 
 def _print_row(page: Page, result: dict[str, Any]) -> None:

@@ -45,7 +45,7 @@ from bench._console_branches import DAY_US, moment_of, ulid  # noqa: E402
 from bench._console_chain import Chain, Scale  # noqa: E402
 from bench._console_hq import HQMirror  # noqa: E402
 from kiosk.paths import assets_dir  # noqa: E402
-from sync.hq import admin, regions, schema  # noqa: E402
+from sync.hq import admin, regions, sales_summary, schema  # noqa: E402
 from sync.hq.db import Database  # noqa: E402
 
 VERSION = 1  # raise when the simulated chain changes: older built databases are left alone
@@ -111,6 +111,7 @@ def dataset(scale: Scale, *, max_age_days: float = 7, log: Any = print) -> str:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {name}")
     build(url, scale, log)
+    upgrade(url, log)
     return url
 
 
@@ -127,18 +128,28 @@ def _marker(base: str, name: str) -> dict[str, Any] | None:
 
 
 def upgrade(url: str, log: Any = print) -> None:
-    """New tables (create_all) and any index the schema has that the database lacks."""
-    Database(url).close()
-    with psycopg.connect(url, autocommit=True) as conn:
-        have = {row[0] for row in conn.execute("SELECT indexname FROM pg_indexes")}
-        for table in schema.metadata.sorted_tables:
-            for index in sorted(table.indexes, key=lambda i: i.name or ""):
-                if index.name not in have:
-                    t0 = time.perf_counter()
-                    conn.execute(_ddl(index))
-                    conn.execute(f"ANALYZE {table.name}")
-                    log(f"  made index {index.name} on {table.name} "
-                        f"({time.perf_counter() - t0:.0f} s)")
+    """New tables (create_all), any index the schema has that the database lacks, and the daily
+    sales summary brought up to date (the mirror writes lines as HQ would, but leaves the
+    summarising to HQ's own code, as `hq serve` would do it in its first minutes)."""
+    db = Database(url)
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            have = {row[0] for row in conn.execute("SELECT indexname FROM pg_indexes")}
+            for table in schema.metadata.sorted_tables:
+                for index in sorted(table.indexes, key=lambda i: i.name or ""):
+                    if index.name not in have:
+                        t0 = time.perf_counter()
+                        conn.execute(_ddl(index))
+                        conn.execute(f"ANALYZE {table.name}")
+                        log(f"  made index {index.name} on {table.name} "
+                            f"({time.perf_counter() - t0:.0f} s)")
+            t0 = time.perf_counter()
+            days = sales_summary.summarise(db)
+            if days:
+                conn.execute("ANALYZE sales_days, sales_hours, sales_day_state")
+                log(f"  summarised {days} days of sales ({time.perf_counter() - t0:.0f} s)")
+    finally:
+        db.close()
 
 
 def build(url: str, scale: Scale, log: Any = print) -> None:

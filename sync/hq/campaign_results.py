@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
@@ -36,10 +36,9 @@ from sync.hq import regions, schema
 from sync.hq.claims import LIVE
 from sync.hq.db import Database
 from sync.hq.participation import CLOCK_SLACK, at_branches, with_lines
-from sync.hq.sales import Filters, choices, restrict
+from sync.hq.sales import Filters, choices, satang_by_day
 
 COMPARE_WEEKS = 4
-BANGKOK_HOURS = timedelta(hours=7)  # Thailand keeps UTC+7 all year (kiosk.clock)
 
 
 @dataclass
@@ -86,7 +85,7 @@ def results(db: Database, filters: Filters, today: date) -> dict[str, Any]:
     """Every campaign's figures for the filters, read in one snapshot; days after `today` have
     not happened yet and are left out."""
     last = min(filters.last, today)
-    with db.read() as conn:
+    with db.read(report=True) as conn:
         found = published(conn)
         offered = choices(conn)
         programme: Programme | None = found["programme"]
@@ -127,8 +126,9 @@ def _compare(conn: Connection, filters: Filters, campaign: Campaign, days: list[
     """Each day's sales, comparable days and their average, from one query over the campaign
     days and the four weeks before the first."""
     first_data = _first_sale(conn, branches)
-    sales = daily_sales(conn, filters, days[0].day - timedelta(weeks=COMPARE_WEEKS),
-                        days[-1].day, branches, campaign.skus)
+    span = replace(filters, first=days[0].day - timedelta(weeks=COMPARE_WEEKS),
+                   last=days[-1].day)
+    sales = satang_by_day(conn, span, branches=branches, skus=campaign.skus)
     for day in days:
         day.satang = sales.get(day.day, 0)
         day.comparable = [d for d in comparable_days(campaign, day.day)
@@ -199,28 +199,6 @@ def _campaign_points(payload: str) -> dict[str, int]:
                 and isinstance(line.get("ref"), str) and isinstance(line.get("points"), int)):
             points[line["ref"]] += line["points"]
     return dict(points)
-
-
-def daily_sales(conn: Connection, filters: Filters, first: date, last: date,
-                branches: frozenset[str] | None, skus: frozenset[str]) -> dict[date, int]:
-    """{Bangkok day: satang} of the brand's standing lines bought first..last under the
-    filters, at `branches` (None: any) and of `skus` (empty: any of the brand's). Grouped by
-    the UTC hour in SQL (both databases cut text alike); Bangkok's fixed offset then gives the
-    day of each hour."""
-    lines = schema.receipt_lines
-    hour = func.substr(lines.c.purchased_at, 1, 13).label("hour")
-    query = (select(hour, func.sum(lines.c.amount_satang).label("satang")).select_from(lines)
-             .where(lines.c.sku.is_not(None)).group_by(hour))
-    query = restrict(query, replace(filters, first=first, last=last))
-    if branches is not None:
-        query = query.where(lines.c.branch.in_(sorted(branches)))
-    if skus:
-        query = query.where(lines.c.sku.in_(sorted(skus)))
-    found: dict[date, int] = defaultdict(int)
-    for row in conn.execute(query):
-        moment = datetime.strptime(row.hour, "%Y-%m-%dT%H").replace(tzinfo=UTC)
-        found[(moment + BANGKOK_HOURS).date()] += int(row.satang)
-    return dict(found)
 
 
 def _first_sale(conn: Connection, branches: frozenset[str] | None) -> date | None:

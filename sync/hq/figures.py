@@ -201,7 +201,7 @@ def latest_alerts(conn: Connection, limit: int = LATEST_ALERTS) -> list[dict[str
 def overview(db: Database, moment: datetime, days: int) -> dict[str, Any]:
     """Everything the overview page shows, read in one snapshot."""
     now, before = periods(moment, days)
-    with db.read() as conn:
+    with db.read(report=True) as conn:
         value, source = point_value(conn)
         owed = liability(conn, iso_utc(moment))
         figures = {

@@ -96,7 +96,7 @@ def participation(db: Database, filters: Filters) -> dict[str, Any]:
     before = Period(shown[0].first - step, shown[0].first - timedelta(days=1))
     bounds = [iso_utc(start_of_bangkok_day(p.first)) for p in (before, *shown)]
     bounds.append(iso_utc(start_of_bangkok_day(shown[-1].last + timedelta(days=1))))
-    with db.read() as conn:
+    with db.read(report=True) as conn:
         joined = new_members(conn, bounds, filters)
         members = members_by_period(conn, bounds)
         active, repeat = active_members(conn, bounds, filters)

@@ -15,14 +15,15 @@ analytics page (sales, baskets, shoppers, participation, campaigns) counts the s
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Select, func, null, select, text
 
-from kiosk.clock import iso_utc, start_of_bangkok_day
+from kiosk.clock import bangkok_day, iso_utc, start_of_bangkok_day
 from kiosk.money import from_satang
 from sync.hq import chains, regions, sales_summary, schema
 from sync.hq.claims import LIVE
@@ -102,6 +103,44 @@ def _grouped(conn: Connection, filters: Filters, key: str) -> dict[Any, dict[str
         query = _group_query(lines, key, func.count(lines.c.receipt_id.distinct()))
         _add(found, conn.execute(restrict(query, replace(filters, first=first, last=last))))
     return found
+
+
+def satang_by_day(conn: Connection, filters: Filters, *,
+                  branches: frozenset[str] | None = None,
+                  skus: frozenset[str] = frozenset()) -> dict[date, int]:
+    """{Bangkok day: satang} of the brand's standing lines in the filters, at `branches`
+    (None: any) and of `skus` (empty: any of the brand's). Days the summary holds fresh come
+    from it; the others are grouped by the UTC hour in SQL (both databases cut text alike),
+    and Bangkok's fixed offset gives the day of each hour."""
+    found: dict[date, int] = defaultdict(int)
+    fresh = sales_summary.fresh_days(conn, filters.first, filters.last)
+    if fresh:
+        table = schema.sales_days
+        query = (select(table.c.day, func.sum(table.c.amount_satang))
+                 .where(table.c.day.in_(sorted(d.isoformat() for d in fresh)))
+                 .group_by(table.c.day))
+        query = _among(_narrow(query, filters, table), table, branches, skus)
+        for day, satang in conn.execute(query):
+            found[date.fromisoformat(day)] += int(satang)
+    lines = schema.receipt_lines
+    hour = func.substr(lines.c.purchased_at, 1, 13)
+    for first, last in _runs(filters.first, filters.last, fresh):
+        query = (select(hour, func.sum(lines.c.amount_satang)).select_from(lines)
+                 .where(lines.c.sku.is_not(None)).group_by(hour))
+        query = restrict(query, replace(filters, first=first, last=last))
+        for text_hour, satang in conn.execute(_among(query, lines, branches, skus)):
+            moment = datetime.strptime(text_hour, "%Y-%m-%dT%H").replace(tzinfo=UTC)
+            found[bangkok_day(moment)] += int(satang)
+    return dict(found)
+
+
+def _among(query: Select[Any], source: Any, branches: frozenset[str] | None,
+           skus: frozenset[str]) -> Select[Any]:
+    if branches is not None:
+        query = query.where(source.c.branch.in_(sorted(branches)))
+    if skus:
+        query = query.where(source.c.sku.in_(sorted(skus)))
+    return query
 
 
 def _group_query(source: Any, key: str, receipts: Any) -> Select[Any]:

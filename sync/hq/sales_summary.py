@@ -28,7 +28,7 @@ from kiosk.clock import iso_utc, start_of_bangkok_day
 from sync.hq import schema
 from sync.hq.background import Background
 from sync.hq.claims import LIVE
-from sync.hq.db import Database, in_clauses, insert_many
+from sync.hq.db import Database, in_clauses, insert_many, rows_in
 from sync.hq.lines import day_of
 
 log = logging.getLogger(__name__)
@@ -49,13 +49,16 @@ class _Sum:
 
 def mark(conn: Connection, days: Iterable[str]) -> None:
     """These days' summaries no longer stand (inside the write that changed them)."""
-    wanted = sorted(set(days))
+    wanted = set(days)
     if not wanted:
         return
     state = schema.sales_day_state
-    for clause in in_clauses(conn, state.c.day, wanted):
-        conn.execute(delete(state).where(clause))
-    insert_many(conn, state, [{"day": day, "fresh": False} for day in wanted])
+    known = {row["day"] for row in rows_in(conn, state, state.c.day, wanted)}
+    for clause in in_clauses(conn, state.c.day, known):
+        conn.execute(update(state).where(clause).values(fresh=False,
+                                                        changes=state.c.changes + 1))
+    insert_many(conn, state, [{"day": day, "fresh": False, "changes": 1}
+                              for day in sorted(wanted - known)])
 
 
 def fresh_days(conn: Connection, first: date, last: date) -> set[date]:
@@ -67,34 +70,43 @@ def fresh_days(conn: Connection, first: date, last: date) -> set[date]:
 
 
 def summarise(db: Database) -> int:
-    """Rebuild every day that is not fresh, most recent first, one short write each (uploads
-    wait for one day at most); returns how many days were rebuilt."""
+    """Rebuild every day that is not fresh, most recent first; returns how many were. Each
+    day's lines are read and added up outside any write; the write that stores the sums holds
+    uploads back only for the insert, and is skipped when an upload changed the day meanwhile
+    (the next pass takes it)."""
     with db.write() as w:
         _catch_up(w.conn)
     state = schema.sales_day_state
     with db.read() as conn:
         stale = list(conn.execute(select(state.c.day).where(state.c.fresh.is_(False))
                                   .order_by(state.c.day.desc())).scalars())
-    for day in stale:
-        with db.write() as w:  # the counter's lock: no upload marks the day while it is rebuilt
-            rebuild(w.conn, date.fromisoformat(day))
-    return len(stale)
+    done = 0
+    for text in stale:
+        day = date.fromisoformat(text)
+        with db.read() as conn:
+            seen = _changes(conn, text)
+            sums = add_up(_standing_lines(conn, day))
+        with db.write() as w:  # the counter's lock: no upload marks the day meanwhile
+            if _changes(w.conn, text) == seen:
+                store(w.conn, day, sums)
+                done += 1
+    return done
 
 
-def rebuild(conn: Connection, day: date) -> None:
-    """One day's rows of both summaries from its standing lines, and the day marked fresh."""
+def add_up(lines: list[Any]) -> dict[str, dict[tuple[Any, ...], _Sum]]:
+    """A day's standing lines summed by branch, shop and SKU (`days`) and with the hour
+    (`hours`)."""
     by_day: dict[tuple[Any, ...], _Sum] = {}
     by_hour: dict[tuple[Any, ...], _Sum] = {}
-    lines = _standing_lines(conn, day)
     first_sku: dict[str, str] = {}
     for line in lines:
         first_sku[line.receipt_id] = min(line.sku, first_sku.get(line.receipt_id, line.sku))
     for line in lines:
         key = (line.branch, line.store_key, line.sku)
-        for table, group in ((by_day, key), (by_hour, (*key, line.hour))):
-            total = table.get(group)
+        for sums, group in ((by_day, key), (by_hour, (*key, line.hour))):
+            total = sums.get(group)
             if total is None:
-                total = table[group] = _Sum(line.name, line.store_name)
+                total = sums[group] = _Sum(line.name, line.store_name)
             total.name = max(total.name, line.name)
             if line.store_name is not None:
                 total.store_name = max(total.store_name or "", line.store_name)
@@ -103,9 +115,14 @@ def rebuild(conn: Connection, day: date) -> None:
             total.receipts.add(line.receipt_id)
             if first_sku[line.receipt_id] == line.sku:
                 total.once.add(line.receipt_id)
+    return {"days": by_day, "hours": by_hour}
+
+
+def store(conn: Connection, day: date, sums: dict[str, dict[tuple[Any, ...], _Sum]]) -> None:
+    """One day's rows of both summaries replaced by `sums` (add_up), and the day fresh."""
     text, weekday = day.isoformat(), day.weekday()
-    for table, sums, grain in ((schema.sales_days, by_day, ()),
-                               (schema.sales_hours, by_hour, ("hour",))):
+    for table, grouped, grain in ((schema.sales_days, sums["days"], ()),
+                                  (schema.sales_hours, sums["hours"], ("hour",))):
         conn.execute(delete(table).where(table.c.day == text))
         insert_many(conn, table, [
             {"day": text, "weekday": weekday,
@@ -113,10 +130,15 @@ def rebuild(conn: Connection, day: date) -> None:
              "name": total.name, "store_name": total.store_name, "qty": str(total.qty),
              "amount_satang": total.satang, "receipts": len(total.receipts),
              "receipts_once": len(total.once)}
-            for group, total in sorted(sums.items())])
+            for group, total in sorted(grouped.items())])
     state = schema.sales_day_state
     if conn.execute(update(state).where(state.c.day == text).values(fresh=True)).rowcount == 0:
-        conn.execute(insert(state).values(day=text, fresh=True))
+        conn.execute(insert(state).values(day=text, fresh=True, changes=0))
+
+
+def _changes(conn: Connection, day: str) -> int | None:
+    state = schema.sales_day_state
+    return conn.execute(select(state.c.changes).where(state.c.day == day)).scalar()
 
 
 def _standing_lines(conn: Connection, day: date) -> list[Any]:

@@ -237,11 +237,13 @@ sales_hours = _sales_sums("sales_hours", Column("hour", SmallInteger, nullable=F
 
 # Which Bangkok days the summaries hold as they stand (fresh) and which changed since (not
 # fresh: read from the lines until the summariser rebuilds them). A day with no row was never
-# summarised.
+# summarised. `changes` counts the writes that marked the day, so a rebuild that read the lines
+# before another change arrived is not stored as fresh.
 sales_day_state = Table(
     "sales_day_state", metadata,
     Column("day", String(10), primary_key=True),
     Column("fresh", Boolean, nullable=False),
+    Column("changes", Integer, nullable=False),
 )
 
 # The consent each member last gave and the purposes it covers (no row: never given, withdrawn

@@ -25,7 +25,7 @@ SPREAD_CAP = 4  # members at this many chains or more share the last row
 def shoppers(db: Database, filters: Filters) -> dict[str, Any]:
     """Everything the shoppers page shows, read in one snapshot."""
     lines, stores, regions = schema.receipt_lines, schema.store_chains, schema.branch_regions
-    with db.read() as conn:
+    with db.read(report=True) as conn:
         by_chain = _grouped(conn, filters, "chain", stores.c.chain, lines.outerjoin(
             stores, stores.c.store_key == lines.c.store_key))
         for row in by_chain:

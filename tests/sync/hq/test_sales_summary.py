@@ -98,3 +98,29 @@ def test_the_thread_in_hq_serve_summarises_when_asked(hq, hq_server):
     assert summariser.queued
     assert summariser.run_pending() == len(_state(hq)) and set(_state(hq).values()) == {True}
     _assert_every_case(hq, story)
+
+
+def test_a_day_changed_while_it_was_being_added_up_stays_stale_until_the_next_pass(
+        hq, monkeypatch):
+    story = tell(hq, count=20)
+    branch = hq.branch("B009")
+    member = branch.member("+66812345999")
+    branch.push(member)
+    story.phones[member["id"]] = "+66812345999"
+    day = story.today - timedelta(days=3)
+    _push(story, branch, _claim(branch, member["id"], "LATE-1", day))
+    read = sales_summary._standing_lines
+
+    def read_then_upload(conn, wanted):
+        lines = read(conn, wanted)
+        if wanted == day:  # an upload lands after the summariser read the day's lines
+            _push(story, branch, _claim(branch, member["id"], "LATE-2", day))
+        return lines
+
+    monkeypatch.setattr(sales_summary, "_standing_lines", read_then_upload)
+    assert sales_summary.summarise(hq.db) == len(_state(hq)) - 1
+    assert [d for d, fresh in _state(hq).items() if not fresh] == [day.isoformat()]
+    _assert_every_case(hq, story)  # LATE-2 counted, from the lines
+    monkeypatch.undo()
+    assert sales_summary.summarise(hq.db) == 1 and set(_state(hq).values()) == {True}
+    _assert_every_case(hq, story)
