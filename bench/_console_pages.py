@@ -90,16 +90,15 @@ FLOORS = {
         FROM basket_items AS a JOIN basket_items AS b ON a.receipt_id = b.receipt_id
         WHERE a.sku IS NOT NULL AND a.item != b.item GROUP BY a.item, b.item
         HAVING count(*) >= 3""",
-    # shoppers: members, receipts and baht by region
-    "shoppers": f"""
-        SELECT branch_regions.region, count(DISTINCT receipt_lines.member_id) AS members,
-               count(DISTINCT receipt_lines.receipt_id) AS receipts,
-               sum(receipt_lines.amount_satang) AS satang,
-               sum(CASE WHEN (receipt_lines.sku IS NOT NULL) THEN receipt_lines.amount_satang
-                   ELSE 0 END) AS brand_satang
-        FROM receipt_lines LEFT OUTER JOIN branch_regions
-             ON branch_regions.branch = receipt_lines.branch, receipts
-        WHERE {STANDING} AND {IN_RANGE} GROUP BY branch_regions.region""",
+    # shoppers: members, receipts and baht by region, from the daily summary
+    "shoppers": """
+        SELECT branch_regions.region, count(DISTINCT shopper_days.member_id) AS members,
+               sum(shopper_days.receipts) AS receipts, sum(shopper_days.satang) AS satang,
+               sum(shopper_days.brand_satang) AS brand_satang
+        FROM shopper_days LEFT OUTER JOIN branch_regions
+             ON branch_regions.branch = shopper_days.branch
+        WHERE shopper_days.day >= %(first_day)s AND shopper_days.day <= %(last_day)s
+        GROUP BY branch_regions.region""",
     # participation: members active in a day and in the day before
     "participation": f"""
         WITH active_pairs AS (

@@ -61,11 +61,11 @@ def restrict(query: Select[Any], filters: Filters, lines: Any = schema.receipt_l
     query = query.where(receipts.c.receipt_id == lines.c.receipt_id,
                         receipts.c.status.in_(LIVE), receipts.c.duplicate_of.is_(None),
                         lines.c.purchased_at >= start, lines.c.purchased_at < end)
-    return _narrow(query, filters, lines, product=product)
+    return narrow(query, filters, lines, product=product)
 
 
-def _narrow(query: Select[Any], filters: Filters, source: Any, *,
-            product: bool = True) -> Select[Any]:
+def narrow(query: Select[Any], filters: Filters, source: Any, *,
+           product: bool = True) -> Select[Any]:
     """The branch, region, chain and product filters on `source`: receipt lines or a summary
     of them (sales_summary), which name their branch, shop and SKU alike."""
     regions, stores = schema.branch_regions, schema.store_chains
@@ -87,19 +87,19 @@ def _narrow(query: Select[Any], filters: Filters, source: Any, *,
 
 def _grouped(conn: Connection, filters: Filters, key: str) -> dict[Any, dict[str, Any]]:
     """{group: qty, baht, receipts and a name} of the brand's standing lines in the filters,
-    grouped by `key` (one of GROUPS): days the summary holds fresh are read from it, the rest
-    (today, a day a late upload or a decision changed) from the lines."""
+    grouped by `key` (sku, store, region, chain, hour or weekday): days the summary holds
+    fresh are read from it, the rest (today, a day a late upload or a decision changed) from
+    the lines."""
     fresh = sales_summary.fresh_days(conn, filters.first, filters.last)
     found: dict[Any, dict[str, Any]] = {}
     if fresh:
         table = schema.sales_hours if key == "hour" else schema.sales_days
         receipts = table.c.receipts if filters.sku or key == "sku" else table.c.receipts_once
         query = _group_query(table, key, func.sum(receipts))
-        query = _narrow(query.where(table.c.day.in_(sorted(d.isoformat() for d in fresh))),
-                        filters, table)
+        query = narrow(query.where(sales_summary.on(table, fresh)), filters, table)
         _add(found, conn.execute(query))
     lines = schema.receipt_lines
-    for first, last in _runs(filters.first, filters.last, fresh):
+    for first, last in stale_runs(filters.first, filters.last, fresh):
         query = _group_query(lines, key, func.count(lines.c.receipt_id.distinct()))
         _add(found, conn.execute(restrict(query, replace(filters, first=first, last=last))))
     return found
@@ -117,14 +117,14 @@ def satang_by_day(conn: Connection, filters: Filters, *,
     if fresh:
         table = schema.sales_days
         query = (select(table.c.day, func.sum(table.c.amount_satang))
-                 .where(table.c.day.in_(sorted(d.isoformat() for d in fresh)))
+                 .where(sales_summary.on(table, fresh))
                  .group_by(table.c.day))
-        query = _among(_narrow(query, filters, table), table, branches, skus)
+        query = _among(narrow(query, filters, table), table, branches, skus)
         for day, satang in conn.execute(query):
             found[date.fromisoformat(day)] += int(satang)
     lines = schema.receipt_lines
     hour = func.substr(lines.c.purchased_at, 1, 13)
-    for first, last in _runs(filters.first, filters.last, fresh):
+    for first, last in stale_runs(filters.first, filters.last, fresh):
         query = (select(hour, func.sum(lines.c.amount_satang)).select_from(lines)
                  .where(lines.c.sku.is_not(None)).group_by(hour))
         query = restrict(query, replace(filters, first=first, last=last))
@@ -179,7 +179,7 @@ def _add(found: dict[Any, dict[str, Any]], rows: Any) -> None:
             have["name"] = max(have["name"] or "", row.name)
 
 
-def _runs(first: date, last: date, skip: set[date]) -> list[tuple[date, date]]:
+def stale_runs(first: date, last: date, skip: set[date]) -> list[tuple[date, date]]:
     """The days first..last not in `skip`, as runs of consecutive days."""
     runs: list[tuple[date, date]] = []
     day = first

@@ -1,15 +1,16 @@
-"""The brand's sales summed per Bangkok day, so a month of analytics adds up stored sums instead
-of joining a million receipt lines to their receipts (bench/console.py: 20 million events).
+"""Receipt lines summed per Bangkok day, so a month of analytics adds up stored sums instead of
+joining a million receipt lines to their receipts (bench/console.py: 20 million events).
 
-`sales_days` sums the standing lines (sales.restrict's rule: earned or in review, not a
-duplicate) by day, branch, shop and SKU; `sales_hours` by the same and the hour of day. A day's
+`sales_days` sums the brand's standing lines (sales.restrict's rule: earned or in review, not a
+duplicate) by day, branch, shop and SKU; `sales_hours` by the same and the hour of day;
+`shopper_days` every standing line by day, member, branch and shop (sync.hq.shoppers). A day's
 rows are rebuilt whole from one read of its lines and added up here in Python, so the sums are
 the same arithmetic on SQLite and PostgreSQL. Every write that can change a day's figures marks
 the day not fresh in the same transaction (projector.Projector.flush, with the days
-claims.ClaimBook saw change: new lines, replaced lines, a staff decision); sales.py reads fresh
-days from the summaries and every other day from the lines, so a figure is never behind what HQ
-holds, only slower until the day is rebuilt. `Summariser` is the thread inside `hq serve` that
-rebuilds days no longer fresh, every minute.
+claims.ClaimBook saw change: new lines, replaced lines, a staff decision); sales.py and
+shoppers.py read fresh days from the summaries and every other day from the lines, so a figure
+is never behind what HQ holds, only slower until the day is rebuilt. `Summariser` is the
+thread inside `hq serve` that rebuilds days no longer fresh, every minute.
 """
 
 from __future__ import annotations
@@ -47,6 +48,13 @@ class _Sum:
     once: set[str] = field(default_factory=set)
 
 
+@dataclass
+class _Shop:
+    receipts: set[str] = field(default_factory=set)
+    satang: int = 0
+    brand_satang: int = 0
+
+
 def mark(conn: Connection, days: Iterable[str]) -> None:
     """These days' summaries no longer stand (inside the write that changed them)."""
     wanted = set(days)
@@ -67,6 +75,11 @@ def fresh_days(conn: Connection, first: date, last: date) -> set[date]:
     query = select(state.c.day).where(state.c.fresh, state.c.day >= first.isoformat(),
                                       state.c.day <= last.isoformat())
     return {date.fromisoformat(day) for day in conn.execute(query).scalars()}
+
+
+def on(table: Any, days: Iterable[date]) -> Any:
+    """A summary table's rows of these days."""
+    return table.c.day.in_(sorted(day.isoformat() for day in days))
 
 
 def summarise(db: Database) -> int:
@@ -93,15 +106,23 @@ def summarise(db: Database) -> int:
     return done
 
 
-def add_up(lines: list[Any]) -> dict[str, dict[tuple[Any, ...], _Sum]]:
-    """A day's standing lines summed by branch, shop and SKU (`days`) and with the hour
-    (`hours`)."""
+def add_up(lines: list[Any]) -> dict[str, dict[tuple[Any, ...], Any]]:
+    """A day's standing lines summed: the brand's by branch, shop and SKU (`days`) and with the
+    hour (`hours`); every line by member, branch and shop (`shoppers`)."""
     by_day: dict[tuple[Any, ...], _Sum] = {}
     by_hour: dict[tuple[Any, ...], _Sum] = {}
+    by_shopper: dict[tuple[Any, ...], _Shop] = {}
     first_sku: dict[str, str] = {}
     for line in lines:
-        first_sku[line.receipt_id] = min(line.sku, first_sku.get(line.receipt_id, line.sku))
+        if line.sku is not None:
+            first_sku[line.receipt_id] = min(line.sku, first_sku.get(line.receipt_id, line.sku))
     for line in lines:
+        shop = by_shopper.setdefault((line.member_id, line.branch, line.store_key), _Shop())
+        shop.receipts.add(line.receipt_id)
+        shop.satang += line.amount_satang
+        if line.sku is None:
+            continue
+        shop.brand_satang += line.amount_satang
         key = (line.branch, line.store_key, line.sku)
         for sums, group in ((by_day, key), (by_hour, (*key, line.hour))):
             total = sums.get(group)
@@ -115,22 +136,28 @@ def add_up(lines: list[Any]) -> dict[str, dict[tuple[Any, ...], _Sum]]:
             total.receipts.add(line.receipt_id)
             if first_sku[line.receipt_id] == line.sku:
                 total.once.add(line.receipt_id)
-    return {"days": by_day, "hours": by_hour}
+    return {"days": by_day, "hours": by_hour, "shoppers": by_shopper}
 
 
-def store(conn: Connection, day: date, sums: dict[str, dict[tuple[Any, ...], _Sum]]) -> None:
-    """One day's rows of both summaries replaced by `sums` (add_up), and the day fresh."""
+def store(conn: Connection, day: date, sums: dict[str, dict[tuple[Any, ...], Any]]) -> None:
+    """One day's rows of every summary replaced by `sums` (add_up), and the day fresh."""
     text, weekday = day.isoformat(), day.weekday()
+    for table in (schema.sales_days, schema.sales_hours, schema.shopper_days):
+        conn.execute(delete(table).where(table.c.day == text))
     for table, grouped, grain in ((schema.sales_days, sums["days"], ()),
                                   (schema.sales_hours, sums["hours"], ("hour",))):
-        conn.execute(delete(table).where(table.c.day == text))
         insert_many(conn, table, [
             {"day": text, "weekday": weekday,
              **dict(zip(("branch", "store_key", "sku", *grain), group, strict=True)),
              "name": total.name, "store_name": total.store_name, "qty": str(total.qty),
              "amount_satang": total.satang, "receipts": len(total.receipts),
              "receipts_once": len(total.once)}
-            for group, total in sorted(grouped.items())])
+            for group, total in grouped.items()])
+    insert_many(conn, schema.shopper_days, [
+        {"day": text, "member_id": member_id, "branch": branch, "store_key": store_key,
+         "receipts": len(shop.receipts), "satang": shop.satang,
+         "brand_satang": shop.brand_satang}
+        for (member_id, branch, store_key), shop in sums["shoppers"].items()])
     state = schema.sales_day_state
     if conn.execute(update(state).where(state.c.day == text).values(fresh=True)).rowcount == 0:
         conn.execute(insert(state).values(day=text, fresh=True, changes=0))
@@ -145,11 +172,11 @@ def _standing_lines(conn: Connection, day: date) -> list[Any]:
     lines, receipts = schema.receipt_lines, schema.receipts
     start = iso_utc(start_of_bangkok_day(day))
     end = iso_utc(start_of_bangkok_day(day + timedelta(days=1)))
-    query = (select(lines.c.receipt_id, lines.c.branch, lines.c.store_key, lines.c.store_name,
-                    lines.c.sku, lines.c.name, lines.c.hour, lines.c.qty,
+    query = (select(lines.c.receipt_id, lines.c.member_id, lines.c.branch, lines.c.store_key,
+                    lines.c.store_name, lines.c.sku, lines.c.name, lines.c.hour, lines.c.qty,
                     lines.c.amount_satang)
              .select_from(lines).join(receipts, receipts.c.receipt_id == lines.c.receipt_id)
-             .where(lines.c.sku.is_not(None), receipts.c.status.in_(LIVE),
+             .where(receipts.c.status.in_(LIVE),
                     receipts.c.duplicate_of.is_(None), lines.c.purchased_at >= start,
                     lines.c.purchased_at < end))
     return list(conn.execute(query))

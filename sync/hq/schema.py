@@ -235,6 +235,21 @@ def _sales_sums(name: str, *grain: Column[Any]) -> Table:
 sales_days = _sales_sums("sales_days")
 sales_hours = _sales_sums("sales_hours", Column("hour", SmallInteger, nullable=False))
 
+# Every standing line (the brand's and the rest of the basket) summed per Bangkok day, member,
+# branch and shop, for where members shop (sync.hq.shoppers): a receipt is one member at one
+# shop on one day, so receipts add up across rows and members are counted distinct over them.
+shopper_days = Table(
+    "shopper_days", metadata,
+    Column("day", String(10), nullable=False),
+    Column("member_id", ID),  # NULL: a claim HQ could not tie to a member
+    Column("branch", ID, nullable=False),
+    Column("store_key", Text, nullable=False),
+    Column("receipts", Integer, nullable=False),
+    Column("satang", BigInteger, nullable=False),
+    Column("brand_satang", BigInteger, nullable=False),
+    Index("shopper_days_day", "day"),
+)
+
 # Which Bangkok days the summaries hold as they stand (fresh) and which changed since (not
 # fresh: read from the lines until the summariser rebuilds them). A day with no row was never
 # summarised. `changes` counts the writes that marked the day, so a rebuild that read the lines

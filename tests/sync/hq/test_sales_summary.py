@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import delete, select
 
-from sync.hq import sales, sales_summary, schema
+from sync.hq import sales, sales_summary, schema, shoppers
 from sync.hq.sales import Filters
 from tests.sync.hq.analytics_data import (
     assert_sales,
@@ -124,3 +124,16 @@ def test_a_day_changed_while_it_was_being_added_up_stays_stale_until_the_next_pa
     monkeypatch.undo()
     assert sales_summary.summarise(hq.db) == 1 and set(_state(hq).values()) == {True}
     _assert_every_case(hq, story)
+
+
+def test_where_members_shop_is_the_same_from_the_lines_the_summary_and_a_mix(hq):
+    story = tell(hq)
+    cases = filter_cases(story.today)
+    before = {case: shoppers.shoppers(hq.db, filters) for case, filters in cases.items()}
+    sales_summary.summarise(hq.db)
+    with hq.db.read() as conn:
+        assert conn.execute(select(schema.shopper_days)).first() is not None
+    assert {case: shoppers.shoppers(hq.db, f) for case, f in cases.items()} == before
+    with hq.db.write() as w:  # two days changed since: they are read from the lines
+        sales_summary.mark(w.conn, sorted(_state(hq))[-2:])
+    assert {case: shoppers.shoppers(hq.db, f) for case, f in cases.items()} == before
