@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 import requests
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -213,10 +214,13 @@ class Console:
         self._loaded()
 
     def submit(self, button: WebElement) -> None:
-        """Click a button or link that loads a new page, and wait for that page."""
+        """Click a button or link that loads a new page, and wait for that page. While the old
+        page is being torn down chromedriver may answer a look at its element with an
+        inspector error rather than 'stale' (seen once in CI): that means wait, not fail."""
         old = self.driver.find_element(By.TAG_NAME, "html")
         button.click()
-        self.wait().until(EC.staleness_of(old))
+        WebDriverWait(self.driver, WAIT_SECONDS, ignored_exceptions=(WebDriverException,)) \
+            .until(EC.staleness_of(old))
         self._loaded()
 
     def login(self, name: str, password: str = PASSWORD) -> None:
