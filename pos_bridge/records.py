@@ -30,8 +30,7 @@ from kiosk.loyalty.phone import mask_phone, normalise_phone
 from kiosk.loyalty.service import Loyalty
 from kiosk.money import to_satang
 from kiosk.receipts.model import Receipt, normalise_key
-from kiosk.store import members, pos_receipts
-from kiosk.store import receipts as receipt_rows
+from kiosk.store import members, pos_receipts, receipts as receipt_rows
 from pos_bridge.identify import ScanError
 from pos_bridge.sales import REFUND, SALE, Sale
 

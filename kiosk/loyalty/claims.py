@@ -21,8 +21,7 @@ from kiosk.loyalty.ids import new_id
 from kiosk.loyalty.phone import mask_phone
 from kiosk.money import to_satang
 from kiosk.receipts.model import Receipt
-from kiosk.store import ledger, members
-from kiosk.store import receipts as receipt_rows
+from kiosk.store import ledger, members, receipts as receipt_rows
 
 if TYPE_CHECKING:
     from kiosk.loyalty.service import Loyalty

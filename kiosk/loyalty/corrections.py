@@ -6,8 +6,7 @@ from typing import TYPE_CHECKING
 
 from kiosk.errors import KioskError
 from kiosk.loyalty import accounts, posting
-from kiosk.store import ledger, members
-from kiosk.store import rewards as reward_rows
+from kiosk.store import ledger, members, rewards as reward_rows
 
 if TYPE_CHECKING:
     from kiosk.loyalty.service import Loyalty

@@ -23,8 +23,7 @@ from kiosk.loyalty.expiry import NEVER
 from kiosk.loyalty.ids import id_millis, new_id
 from kiosk.loyalty.phone import PhoneError, normalise_phone
 from kiosk.loyalty.programme import Programme, ProgrammeError, parse_programme
-from kiosk.store import ledger, members, meta, sync_state
-from kiosk.store import receipts as receipt_rows
+from kiosk.store import ledger, members, meta, receipts as receipt_rows, sync_state
 from kiosk.store.db import Store
 
 if TYPE_CHECKING:

@@ -25,8 +25,7 @@ from kiosk.loyalty.coupon_codes import canonical_code, check_ok, new_coupon_code
 from kiosk.loyalty.ids import new_id
 from kiosk.loyalty.phone import mask_phone
 from kiosk.loyalty.programme import Programme
-from kiosk.store import ledger, members, meta
-from kiosk.store import rewards as reward_rows
+from kiosk.store import ledger, members, meta, rewards as reward_rows
 from kiosk.store.db import Store
 
 if TYPE_CHECKING:

@@ -26,8 +26,7 @@ from kiosk.loyalty import (
 )
 from kiosk.loyalty.programme import Programme, load_programme
 from kiosk.receipts.model import Receipt
-from kiosk.store import ledger, members, meta
-from kiosk.store import rewards as reward_rows
+from kiosk.store import ledger, members, meta, rewards as reward_rows
 from kiosk.store.db import Store
 
 

@@ -32,8 +32,7 @@ from rapidfuzz.distance import Levenshtein
 from kiosk.clock import as_utc, bangkok_day, iso_utc, parse_iso_utc
 from kiosk.money import to_satang
 from kiosk.receipts.model import Receipt, normalise_key
-from kiosk.store import pos_receipts
-from kiosk.store import receipts as receipt_rows
+from kiosk.store import pos_receipts, receipts as receipt_rows
 
 if TYPE_CHECKING:
     from kiosk.loyalty.service import Loyalty

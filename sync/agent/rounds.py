@@ -22,8 +22,7 @@ from kiosk.config import Settings
 from kiosk.errors import KioskError
 from kiosk.loyalty import hq_updates
 from kiosk.loyalty.service import Loyalty
-from kiosk.store import meta, sync_state
-from kiosk.store import receipts as receipt_rows
+from kiosk.store import meta, receipts as receipt_rows, sync_state
 from sync.agent.client import HQClient, HQConflict, HQUnreachable, SyncError, connect
 from sync.agent.epochs import ensure_epoch
 from sync.protocol.events import split_for_upload, wire_event

@@ -23,8 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from datetime import time as day_time
+from datetime import date, datetime, time as day_time, timedelta
 from pathlib import Path
 from typing import Any
 

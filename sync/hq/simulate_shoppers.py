@@ -18,8 +18,7 @@ from kiosk.clock import BANGKOK
 from kiosk.loyalty.programme import Programme
 from kiosk.receipts.model import Item, Receipt, Store
 from kiosk.receipts.stores import CHAIN_TAX_IDS
-from kiosk.receipts.synthetic.catalog import PRODUCTS, SHOP_NAMES
-from kiosk.receipts.synthetic.catalog import Product as Goods
+from kiosk.receipts.synthetic.catalog import PRODUCTS, SHOP_NAMES, Product as Goods
 from kiosk.receipts.taxid import tax_id_check_digit
 
 CONVENIENCE = ("7-Eleven", "FamilyMart", "CJ More")

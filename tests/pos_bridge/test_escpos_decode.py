@@ -6,8 +6,7 @@ import random
 
 import pytest
 from escpos.printer import Dummy
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from pos_bridge.escpos_codes import PrintedCode, code128_text
 from pos_bridge.escpos_decode import EscPosDecoder, PrintedReceipt, decode_stream

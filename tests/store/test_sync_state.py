@@ -4,8 +4,7 @@ yet uploaded, HQ's aliases, blocked fingerprints and erasure."""
 import pytest
 
 from kiosk.clock import iso_utc
-from kiosk.store import members, sync_state
-from kiosk.store import receipts as receipt_rows
+from kiosk.store import members, receipts as receipt_rows, sync_state
 from tests.conftest import make_receipt
 from tests.loyalty.sync_helpers import EPOCH, ack_all
 

@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 
 import pytest
 import uvicorn
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from kiosk.config import Settings
 from kiosk.errors import KioskError

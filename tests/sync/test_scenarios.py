@@ -13,8 +13,7 @@ import pytest
 
 from kiosk.clock import utc_now
 from kiosk.loyalty.redemption import RedeemRefused
-from kiosk.store import receipts as receipt_rows
-from kiosk.store import sync_state
+from kiosk.store import receipts as receipt_rows, sync_state
 from sync.agent.rounds import sync_once
 from tests.conftest import FakeClock, make_receipt
 from tests.sync.chain import Branch, HQServer, hq_event_ids, shopping_day

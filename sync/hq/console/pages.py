@@ -20,8 +20,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from sync.hq import figures
 from sync.hq.console import accounts, audit, sessions
-from sync.hq.console.i18n import COOKIE as LANG_COOKIE
-from sync.hq.console.i18n import LANGS, Text, chosen_lang
+from sync.hq.console.i18n import COOKIE as LANG_COOKIE, LANGS, Text, chosen_lang
 from sync.hq.console.sessions import Login, Refused, optional_login, require
 
 router = APIRouter(include_in_schema=False)

@@ -11,8 +11,7 @@ import pytest
 
 from kiosk.loyalty.programme import ProgrammeError, parse_programme
 from kiosk.paths import assets_dir
-from sync.hq import programme_editor as editor
-from sync.hq import schema
+from sync.hq import programme_editor as editor, schema
 from sync.hq.admin import PublishRefused, publish_programme
 from sync.hq.cli import main as hq_main
 from sync.hq.console import audit
