@@ -114,8 +114,8 @@ FLOORS = {
                        {_periods("events.at")} AS period
                 FROM receipts JOIN events ON events.hq_seq = receipts.hq_seq
                 WHERE receipts.status IN ('earned', 'review')
-                  AND receipts.duplicate_of IS NULL AND events.received_at >= %(slack)s
-                  AND events.at >= %(day0)s AND events.at < %(day31)s
+                  AND receipts.duplicate_of IS NULL AND receipts.at >= %(slack)s
+                  AND events.topic = 'receipt' AND events.at >= %(day0)s AND events.at < %(day31)s
                   AND receipts.member_id IS NOT NULL) AS anon_1)
         SELECT now.period, count(*) AS n
         FROM active_pairs AS now JOIN active_pairs AS "then"

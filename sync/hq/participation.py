@@ -174,14 +174,18 @@ def active_members(conn: Connection, bounds: Sequence[str],
         _within(ledger.c.created_at, bounds), ledger.c.id.not_in(reversed_earns),
         *at_branches(ledger.c.branch, filters))
     both = claims if with_lines(filters) else union(acts, claims)
-    pairs = select(both.subquery()).distinct().cte("active_pairs")  # a member once a period
-    active = {int(row.period): int(row.n) for row in conn.execute(
-        select(pairs.c.period, func.count().label("n")).group_by(pairs.c.period))}
-    now, then = pairs.alias("now"), pairs.alias("then")
-    repeat = {int(row.period): int(row.n) for row in conn.execute(
-        select(now.c.period, func.count().label("n"))
-        .join(then, and_(then.c.member_id == now.c.member_id, then.c.period == now.c.period - 1))
-        .group_by(now.c.period))}
+    pairs = select(both.subquery()).distinct().subquery("active_pairs")  # a member once a period
+    # The member's previous active period, so one pass over the pairs counts both figures.
+    before = func.lag(pairs.c.period).over(partition_by=pairs.c.member_id,
+                                           order_by=pairs.c.period)
+    ordered = select(pairs.c.period, before.label("before")).subquery("ordered")
+    repeated = func.sum(case((ordered.c.before == ordered.c.period - 1, 1), else_=0))
+    active: dict[int, int] = {}
+    repeat: dict[int, int] = {}
+    for row in conn.execute(select(ordered.c.period, func.count().label("n"),
+                                   repeated.label("repeat")).group_by(ordered.c.period)):
+        active[int(row.period)] = int(row.n)
+        repeat[int(row.period)] = int(row.repeat or 0)
     return active, repeat
 
 
@@ -195,10 +199,12 @@ def receipts_claimed(conn: Connection, bounds: Sequence[str],
 
 def _claims(query: Any, bounds: Sequence[str], filters: Filters) -> Any:
     """`query` over standing receipts joined to the event that claimed them, claimed (branch
-    time) within the bounds. That event's received time is the receipt row's, and indexed: it
-    narrows the join before the branch's time is compared."""
+    time) within the bounds. The receipt row's `at` is when HQ received that event: indexed
+    with what the figures need, it narrows the receipts before each one's event is looked up
+    by hq_seq (schema.events_claims) for the branch's time."""
     events, receipts = schema.events, schema.receipts
     return (query.select_from(receipts).join(events, events.c.hq_seq == receipts.c.hq_seq)
             .where(receipts.c.status.in_(LIVE), receipts.c.duplicate_of.is_(None),
-                   events.c.received_at >= _received_since(bounds), _within(events.c.at, bounds),
+                   receipts.c.at >= _received_since(bounds), events.c.topic == "receipt",
+                   _within(events.c.at, bounds),
                    *at_branches(receipts.c.branch, filters), *with_lines(filters)))

@@ -96,6 +96,11 @@ events = Table(
     Index("events_epoch_seq", "branch", "epoch", "seq", unique=True),
     Index("events_received", "received_at"),
 )
+# Participation places a claim on the day the branch made it: the claim event's `at`, found
+# from the receipt by hq_seq. Without this the join read the month's events from an 18 GB
+# table and hashed every receipt (bench/console.py: 16 s of a 27 s page).
+Index("events_claims", events.c.hq_seq, postgresql_include=["at"],
+      sqlite_where=events.c.topic == "receipt", postgresql_where=events.c.topic == "receipt")
 
 members = Table(
     "members", metadata,
@@ -152,6 +157,10 @@ ledger = Table(
     Index("ledger_receipt", "receipt_id"),
     Index("ledger_stored", "stored_at"),
 )
+# Reversals by what they correct: "not reversed" is asked of a month of earns by participation,
+# segments and the programme page; without this each scanned the whole ledger (7 s at 9.6M).
+Index("ledger_reversals", ledger.c.corrects, sqlite_where=ledger.c.kind == "reverse",
+      postgresql_where=ledger.c.kind == "reverse")
 
 lots = Table(
     "lots", metadata,
@@ -180,11 +189,12 @@ receipts = Table(
     Column("hq_seq", BigInteger, nullable=False),
     Index("receipts_fingerprint", "fingerprint"),
 )
-# At a chain's scale (bench/console.py: 7 million receipts) the overview's receipt figures read
-# receipts by when HQ received them, and the review queue those in review: without these each
-# scans the table (0.7 and 2 seconds), with them a month is an index-only read.
-Index("receipts_at", receipts.c.at,
-      postgresql_include=["member_id", "status", "duplicate_of"])
+# At a chain's scale (bench/console.py: 7 million receipts) the overview's receipt figures and
+# participation's claims read receipts by when HQ received them, and the review queue those in
+# review: without these each scans the table (0.7, 7 and 2 seconds), with them a month is an
+# index-only read.
+Index("receipts_received", receipts.c.at,
+      postgresql_include=["member_id", "status", "duplicate_of", "branch", "hq_seq"])
 Index("receipts_review", receipts.c.at, receipts.c.receipt_id,
       sqlite_where=receipts.c.status == "review", postgresql_where=receipts.c.status == "review")
 
