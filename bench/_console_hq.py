@@ -27,6 +27,7 @@ from typing import Any
 
 from kiosk.clock import BANGKOK, iso_utc
 from kiosk.money import to_satang
+from sync.hq import campaign_points
 from sync.hq.branches import HQ_BRANCH
 from sync.hq.claims import LIVE
 from sync.hq.lines import LIMIT, MILLI, store_key
@@ -234,6 +235,11 @@ class HQMirror:
                              event.get("receipt_id"), event.get("coupon_code"),
                              event.get("corrects"), event.get("reason"), event.get("staff"),
                              hq_seq, self._now))
+        stored = {"id": event["id"], "kind": event["kind"], "receipt_id": event.get("receipt_id"),
+                  "branch": event["branch"], "created_at": event["created_at"],
+                  "stored_at": self._now, "hq_seq": hq_seq}
+        for row in campaign_points.rows_of(stored, event):
+            self.sink("campaign_points", tuple(row.values()))
         self._bump.add(member.id)
         spend = event["points"] < 0 and event["kind"] != "expire"
         balance = self.balance(member.id, self._now) if spend or member.overdraft else 0

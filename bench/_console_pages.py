@@ -99,43 +99,46 @@ FLOORS = {
              ON branch_regions.branch = shopper_days.branch
         WHERE shopper_days.day >= %(first_day)s AND shopper_days.day <= %(last_day)s
         GROUP BY branch_regions.region""",
-    # participation: members active in a day and in the day before
+    # participation: members active in each day, and how many of them were the day before
     "participation": f"""
-        WITH active_pairs AS (
-          SELECT DISTINCT anon_1.member_id AS member_id, anon_1.period AS period
-          FROM (SELECT ledger.member_id AS member_id, {_periods("ledger.created_at")} AS period
-                FROM ledger
-                WHERE ledger.kind IN ('earn', 'checkin', 'redeem')
-                  AND ledger.stored_at >= %(slack)s AND ledger.created_at >= %(day0)s
-                  AND ledger.created_at < %(day31)s
-                  AND (ledger.id NOT IN (SELECT ledger.corrects FROM ledger
-                       WHERE ledger.kind = 'reverse' AND ledger.corrects IS NOT NULL))
-                UNION SELECT receipts.member_id AS member_id,
-                       {_periods("events.at")} AS period
-                FROM receipts JOIN events ON events.hq_seq = receipts.hq_seq
-                WHERE receipts.status IN ('earned', 'review')
-                  AND receipts.duplicate_of IS NULL AND receipts.at >= %(slack)s
-                  AND events.topic = 'receipt' AND events.at >= %(day0)s AND events.at < %(day31)s
-                  AND receipts.member_id IS NOT NULL) AS anon_1)
-        SELECT now.period, count(*) AS n
-        FROM active_pairs AS now JOIN active_pairs AS "then"
-             ON "then".member_id = now.member_id AND "then".period = now.period - 1
-        GROUP BY now.period""",
-    # campaign_results.points_given: earn events of standing receipts bought in the range
+        SELECT ordered.period, count(*) AS n,
+               sum(CASE WHEN (ordered.before = ordered.period - 1) THEN 1 ELSE 0 END) AS repeat
+        FROM (SELECT active_pairs.period AS period,
+                     lag(active_pairs.period) OVER (PARTITION BY active_pairs.member_id
+                                                    ORDER BY active_pairs.period) AS before
+          FROM (SELECT DISTINCT anon_1.member_id AS member_id, anon_1.period AS period
+            FROM (SELECT ledger.member_id AS member_id, {_periods("ledger.created_at")} AS period
+                  FROM ledger
+                  WHERE ledger.kind IN ('earn', 'checkin', 'redeem')
+                    AND ledger.stored_at >= %(slack)s AND ledger.created_at >= %(day0)s
+                    AND ledger.created_at < %(day31)s
+                    AND (ledger.id NOT IN (SELECT ledger.corrects FROM ledger
+                         WHERE ledger.kind = 'reverse' AND ledger.corrects IS NOT NULL))
+                  UNION SELECT receipts.member_id AS member_id,
+                         {_periods("events.at")} AS period
+                  FROM receipts JOIN events ON events.hq_seq = receipts.hq_seq
+                  WHERE receipts.status IN ('earned', 'review')
+                    AND receipts.duplicate_of IS NULL AND receipts.at >= %(slack)s
+                    AND events.topic = 'receipt' AND events.at >= %(day0)s
+                    AND events.at < %(day31)s AND receipts.member_id IS NOT NULL) AS anon_1
+            ) AS active_pairs) AS ordered
+        GROUP BY ordered.period""",
+    # campaign_results.points_given: campaign points of standing receipts bought in the range
     "campaigns": """
-        SELECT coalesce((SELECT min(receipt_lines.purchased_at) AS min_1 FROM receipt_lines
-                         WHERE receipt_lines.receipt_id = ledger.receipt_id),
-                        ledger.created_at) AS bought, events.payload
-        FROM ledger JOIN events ON events.id = ledger.id
-             JOIN receipts ON receipts.receipt_id = ledger.receipt_id
-        WHERE ledger.kind = 'earn' AND receipts.status IN ('earned', 'review')
-          AND receipts.duplicate_of IS NULL AND ledger.stored_at >= %(day0)s
+        SELECT campaign_points.ref, campaign_points.points,
+               coalesce((SELECT min(receipt_lines.purchased_at) AS min_1 FROM receipt_lines
+                         WHERE receipt_lines.receipt_id = campaign_points.receipt_id),
+                        campaign_points.created_at) AS bought
+        FROM campaign_points JOIN receipts
+             ON receipts.receipt_id = campaign_points.receipt_id
+        WHERE receipts.status IN ('earned', 'review')
+          AND receipts.duplicate_of IS NULL AND campaign_points.stored_at >= %(day0)s
           AND coalesce((SELECT min(receipt_lines.purchased_at) AS min_1 FROM receipt_lines
-                        WHERE receipt_lines.receipt_id = ledger.receipt_id),
-                       ledger.created_at) >= %(from)s
+                        WHERE receipt_lines.receipt_id = campaign_points.receipt_id),
+                       campaign_points.created_at) >= %(from)s
           AND coalesce((SELECT min(receipt_lines.purchased_at) AS min_1 FROM receipt_lines
-                        WHERE receipt_lines.receipt_id = ledger.receipt_id),
-                       ledger.created_at) < %(to)s""",
+                        WHERE receipt_lines.receipt_id = campaign_points.receipt_id),
+                       campaign_points.created_at) < %(to)s""",
     # segments._visits: every member's visits, now and at the end of last month
     "segments": """
         SELECT ledger.member_id,

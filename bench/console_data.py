@@ -45,7 +45,7 @@ from bench._console_branches import DAY_US, moment_of, ulid  # noqa: E402
 from bench._console_chain import Chain, Scale  # noqa: E402
 from bench._console_hq import HQMirror  # noqa: E402
 from kiosk.paths import assets_dir  # noqa: E402
-from sync.hq import admin, regions, sales_summary, schema  # noqa: E402
+from sync.hq import admin, campaign_points, regions, sales_summary, schema  # noqa: E402
 from sync.hq.db import Database  # noqa: E402
 
 VERSION = 1  # raise when the simulated chain changes: older built databases are left alone
@@ -58,7 +58,7 @@ SETTINGS = {"shared_buffers": "2GB", "effective_cache_size": "12GB", "work_mem":
             "max_wal_senders": "0", "max_wal_size": "2GB", "checkpoint_timeout": "30min"}
 LOADED = ("events", "ledger", "lots", "receipts", "receipt_lines", "claims", "alerts", "down",
           "coupon_uses", "members", "member_aliases", "branch_members", "member_consents",
-          "epochs", "branches")
+          "epochs", "campaign_points", "branches")
 OPTOUT_SHARE = 0.004  # members who replied STOP to a message at some point
 REGIONS = (("Bangkok", 8), ("Central", 4), ("Northeast", 3), ("North", 2), ("East", 2),
            ("South", 2))
@@ -128,9 +128,10 @@ def _marker(base: str, name: str) -> dict[str, Any] | None:
 
 
 def upgrade(url: str, log: Any = print) -> None:
-    """New tables (create_all), any index the schema has that the database lacks, and the daily
+    """New tables (create_all), any index the schema has that the database lacks, the daily
     sales summary brought up to date (the mirror writes lines as HQ would, but leaves the
-    summarising to HQ's own code, as `hq serve` would do it in its first minutes)."""
+    summarising to HQ's own code, as `hq serve` would do it in its first minutes) and, for a
+    database built before campaign_points, its backfill."""
     db = Database(url)
     try:
         with psycopg.connect(url, autocommit=True) as conn:
@@ -148,6 +149,11 @@ def upgrade(url: str, log: Any = print) -> None:
             if days:
                 conn.execute("ANALYZE sales_days, sales_hours, sales_day_state")
                 log(f"  summarised {days} days of sales ({time.perf_counter() - t0:.0f} s)")
+            t0 = time.perf_counter()
+            if earns := campaign_points.backfill(db):
+                conn.execute("ANALYZE campaign_points")
+                log(f"  campaign points of {earns} earns read from their events "
+                    f"({time.perf_counter() - t0:.0f} s)")
     finally:
         db.close()
 

@@ -2,9 +2,8 @@
 the points it gave and the brand's sales on those days against comparable days.
 
 Points given are what the branches recorded, not a re-run of the rules: a branch's earn event
-carries the earning's explanation (`detail.earning.lines`, kiosk.loyalty.claims._award), and each
-campaign line names its campaign (`ref`) with the points it added. HQ keeps the event as sent
-(`events.payload`, the same id as the ledger row), so a campaign's points are the sum of its
+carries the earning's explanation, and each campaign line names its campaign with the points it
+added (kept apart at upload: sync.hq.campaign_points), so a campaign's points are the sum of its
 lines on earn events of receipts that stand, placed on the day the receipt says it was bought
 (the receipt's lines; the claim's day when HQ has no lines for it). A daily cap that trimmed a
 receipt is not taken out of its campaign lines.
@@ -32,7 +31,7 @@ from kiosk.clock import bangkok_day, iso_utc, parse_iso_utc, start_of_bangkok_da
 from kiosk.loyalty.earning import campaign_applies
 from kiosk.loyalty.programme import Campaign, Programme, ProgrammeError, parse_programme
 from kiosk.money import CENT
-from sync.hq import regions, schema
+from sync.hq import campaign_points, regions, schema
 from sync.hq.claims import LIVE
 from sync.hq.db import Database
 from sync.hq.participation import CLOCK_SLACK, at_branches, with_lines
@@ -163,42 +162,44 @@ def baht(satang: Fraction | int) -> Decimal:
 def points_given(conn: Connection, filters: Filters) -> dict[str, dict[date, tuple[int, int]]]:
     """{campaign id: {purchase day: (points, receipts)}} from the campaign lines of the earn
     events of standing receipts bought in the dates, claimed at the branches chosen (and with a
-    line of the product and chain chosen, when one is)."""
-    ledger, receipts, events, lines = (schema.ledger, schema.receipts, schema.events,
-                                       schema.receipt_lines)
-    start = start_of_bangkok_day(filters.first)
-    bought = func.coalesce(
-        select(func.min(lines.c.purchased_at)).where(lines.c.receipt_id == ledger.c.receipt_id)
-        .scalar_subquery(), ledger.c.created_at)
-    query = (select(bought.label("bought"), events.c.payload)
-             .select_from(ledger).join(events, events.c.id == ledger.c.id)
-             .join(receipts, receipts.c.receipt_id == ledger.c.receipt_id)
-             .where(ledger.c.kind == "earn", receipts.c.status.in_(LIVE),
-                    receipts.c.duplicate_of.is_(None),
-                    ledger.c.stored_at >= iso_utc(start - CLOCK_SLACK),
-                    bought >= iso_utc(start),
-                    bought < iso_utc(start_of_bangkok_day(filters.last + timedelta(days=1))),
-                    *at_branches(ledger.c.branch, filters), *with_lines(filters)))
+    line of the product and chain chosen, when one is): from campaign_points, or from the stored
+    payloads while an upgraded HQ has not yet taken the older earns' points out."""
+    if campaign_points.ready(conn):
+        table = schema.campaign_points
+        query = _earns_bought(table, filters, select(table.c.ref, table.c.points))
+        rows = ((row.bought, {row.ref: int(row.points)}) for row in conn.execute(query))
+    else:
+        ledger, events = schema.ledger, schema.events
+        query = _earns_bought(ledger, filters, select(events.c.payload)).join(
+            events, events.c.id == ledger.c.id).where(ledger.c.kind == "earn")
+        rows = ((row.bought, campaign_points.points_of(json.loads(row.payload)))
+                for row in conn.execute(query))
     found: dict[str, dict[date, tuple[int, int]]] = defaultdict(dict)
-    for row in conn.execute(query):
-        day = bangkok_day(parse_iso_utc(row.bought))
-        for ref, points in _campaign_points(row.payload).items():
+    for bought, given in rows:
+        day = bangkok_day(parse_iso_utc(bought))
+        for ref, points in given.items():
             total, count = found[ref].get(day, (0, 0))
             found[ref][day] = (total + points, count + 1)
     return dict(found)
 
 
-def _campaign_points(payload: str) -> dict[str, int]:
-    """{campaign id: points} of one earn event's explanation; {} for an event without one."""
-    detail = json.loads(payload).get("detail")
-    earning = detail.get("earning") if isinstance(detail, dict) else None
-    lines = earning.get("lines") if isinstance(earning, dict) else None
-    points: dict[str, int] = defaultdict(int)
-    for line in lines if isinstance(lines, list) else []:
-        if (isinstance(line, dict) and line.get("kind") == "campaign"
-                and isinstance(line.get("ref"), str) and isinstance(line.get("points"), int)):
-            points[line["ref"]] += line["points"]
-    return dict(points)
+def _earns_bought(table: Any, filters: Filters, query: Any) -> Any:
+    """`query` with `bought` (when the receipt says it was bought; the earn's time when HQ has
+    no lines for it) over `table`'s earns (ledger or campaign_points: both have receipt_id,
+    branch, created_at and stored_at) of standing receipts bought in the dates, at the branches
+    and with the lines chosen."""
+    lines, receipts = schema.receipt_lines, schema.receipts
+    start = start_of_bangkok_day(filters.first)
+    bought = func.coalesce(
+        select(func.min(lines.c.purchased_at)).where(lines.c.receipt_id == table.c.receipt_id)
+        .scalar_subquery(), table.c.created_at)
+    return (query.add_columns(bought.label("bought")).select_from(table)
+            .join(receipts, receipts.c.receipt_id == table.c.receipt_id)
+            .where(receipts.c.status.in_(LIVE), receipts.c.duplicate_of.is_(None),
+                   table.c.stored_at >= iso_utc(start - CLOCK_SLACK),
+                   bought >= iso_utc(start),
+                   bought < iso_utc(start_of_bangkok_day(filters.last + timedelta(days=1))),
+                   *at_branches(table.c.branch, filters), *with_lines(filters)))
 
 
 def _first_sale(conn: Connection, branches: frozenset[str] | None) -> date | None:

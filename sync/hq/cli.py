@@ -24,6 +24,7 @@ from kiosk.errors import KioskError
 from sync.hq import (
     admin,
     branches,
+    campaign_points,
     programme_editor,
     regions,
     sales_summary,
@@ -176,9 +177,11 @@ def _segments_refresh(args: argparse.Namespace, db: Database) -> int:
 def _sales_summarise(args: argparse.Namespace, db: Database) -> int:
     started = time.monotonic()
     days = sales_summary.summarise(db)
+    earns = campaign_points.backfill(db)
     seconds = time.monotonic() - started
-    _emit(args, {"days": days, "seconds": round(seconds, 3)},
-          f"Sales summary: {days} day(s) rebuilt in {seconds:.1f} s.")
+    _emit(args, {"days": days, "earns_backfilled": earns, "seconds": round(seconds, 3)},
+          f"Sales summary: {days} day(s) rebuilt in {seconds:.1f} s."
+          + (f" Campaign points of {earns:,} older earns taken out." if earns else ""))
     return 0
 
 
@@ -295,7 +298,8 @@ def _parser() -> argparse.ArgumentParser:
     sales = commands.add_parser("sales", help="the daily sales summary analytics reads") \
         .add_subparsers(dest="action", required=True)
     sales.add_parser("summarise", parents=[common],
-                     help="rebuild the days that changed (`hq serve` does it every minute)") \
+                     help="rebuild the days that changed (`hq serve` does it every minute); "
+                          "an upgraded HQ also takes its older earns' campaign points out") \
         .set_defaults(handler=_sales_summarise)
 
     rep = commands.add_parser("report", parents=[common], help="activity and liability")

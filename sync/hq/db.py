@@ -146,6 +146,9 @@ class Database:
                     conn.execute(insert(schema.meta).values(key="schema_version",
                                                             value=str(schema.SCHEMA_VERSION)))
                     conn.execute(insert(schema.counter).values(id=1, value=0))
+                    conn.execute(insert(schema.meta), [
+                        {"key": key, "value": value}
+                        for key, value in schema.NEW_DATABASE_META.items()])
                 elif int(have) > schema.SCHEMA_VERSION:
                     raise HQError(f"the HQ database has schema version {have}, newer than this "
                                   f"HQ ({schema.SCHEMA_VERSION}): upgrade HQ")

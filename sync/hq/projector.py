@@ -15,7 +15,7 @@ from typing import Any
 
 from kiosk.clock import iso_utc
 from kiosk.loyalty.ids import new_id
-from sync.hq import sales_summary, schema
+from sync.hq import campaign_points, sales_summary, schema
 from sync.hq.branches import HQ_BRANCH
 from sync.hq.claims import ClaimBook
 from sync.hq.db import Writer, insert_many
@@ -39,6 +39,7 @@ class Projector:
         self.lots = LotBook(w)
         self.claims = ClaimBook(self)
         self._ledger: list[dict[str, Any]] = []
+        self._campaign_points: list[dict[str, Any]] = []
         self._coupons: list[dict[str, Any]] = []
         self._alerts: list[dict[str, Any]] = []
         self._down: list[dict[str, Any]] = []
@@ -102,6 +103,7 @@ class Projector:
         row.update(member_id=member_id, applied=applied, tier_points=event.get("tier_points") or 0,
                    hq_seq=hq_seq, stored_at=self.now)
         self._ledger.append(row)
+        self._campaign_points.extend(campaign_points.rows_of(row, event))
         self.members.changed(member_id)
         spend = event["points"] < 0 and event["kind"] != "expire"
         # Only a spend can overdraw, and only a flagged member can stop being overdrawn.
@@ -145,6 +147,7 @@ class Projector:
         conn = self.w.conn
         sales_summary.mark(conn, self.claims.changed_days)
         insert_many(conn, schema.ledger, self._ledger)
+        insert_many(conn, schema.campaign_points, self._campaign_points)
         insert_many(conn, schema.coupon_uses, self._coupons)
         insert_many(conn, schema.alerts, self._alerts)
         insert_many(conn, schema.down, self._down)

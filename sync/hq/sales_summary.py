@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from kiosk.clock import iso_utc, start_of_bangkok_day
-from sync.hq import schema
+from sync.hq import campaign_points, schema
 from sync.hq.background import Background
 from sync.hq.claims import LIVE
 from sync.hq.db import Database, in_clauses, insert_many, rows_in
@@ -199,7 +199,8 @@ def _catch_up(conn: Connection) -> None:
 
 class Summariser(Background[int]):
     """The thread that rebuilds days no longer fresh: every SUMMARISE_EVERY seconds, at start,
-    and when asked."""
+    and when asked. Its first pass in an upgraded HQ also takes the campaign points out of the
+    earns stored before campaign_points existed (once; a no-op after)."""
 
     def __init__(self, db: Database) -> None:
         super().__init__("hq-sales-summary", self._summarise, lambda: SUMMARISE_EVERY,
@@ -211,4 +212,5 @@ class Summariser(Background[int]):
         done = summarise(self.db)
         if done:
             log.info("sales summary: %d days rebuilt in %.1f s", done, time.monotonic() - started)
+        campaign_points.backfill(self.db)
         return done

@@ -17,7 +17,7 @@ import pytest
 from kiosk.clock import BANGKOK, bangkok_day, iso_utc, parse_iso_utc
 from kiosk.loyalty.programme import parse_programme
 from kiosk.paths import assets_dir
-from sync.hq import admin, campaign_results, regions, sales_summary, schema
+from sync.hq import admin, campaign_points, campaign_results, regions, sales_summary, schema
 from sync.hq.campaign_results import runs_on
 from sync.hq.claims import LIVE
 from sync.hq.sales import Filters
@@ -102,8 +102,10 @@ def earning(*lines: tuple[str, int]) -> dict:
 @dataclass
 class Sent:
     events: list[tuple[str, dict]] = field(default_factory=list)
+    branches: dict = field(default_factory=dict)
 
     def push(self, branch, events: list) -> None:
+        self.branches[branch.id] = branch
         for start in range(0, len(events), 400):
             branch.push(*events[start:start + 400])
         self.events += [(branch.id, e) for e in events]
@@ -343,3 +345,67 @@ def test_no_programme_and_a_programme_without_campaigns(hq, tmp_path):
     publish(hq, tmp_path, campaigns="")
     empty = campaign_results.results(hq.db, filters, TODAY)
     assert (empty["version"], empty["campaigns"]) == ("siam-drinks-club:1", [])
+
+
+def forget_campaign_points(hq) -> None:
+    """The database as an HQ from before campaign_points left it: earns, no campaign rows."""
+    with hq.db.write() as w:
+        w.conn.execute(schema.campaign_points.delete())
+        w.conn.execute(schema.meta.delete().where(schema.meta.c.key == campaign_points.READY))
+
+
+def test_an_upgraded_hq_reads_payloads_until_its_older_earns_are_taken_out(
+        hq, tmp_path, monkeypatch):
+    sent = send_sales(hq)
+    publish(hq, tmp_path)
+    written = {(r["earn_id"], r["ref"], r["points"]) for r in hq.rows(schema.campaign_points)}
+    assert len(written) > 15 and ("old-promo" in {ref for _, ref, _ in written})
+    forget_campaign_points(hq)
+    filters = Filters(date(2026, 2, 1), date(2026, 3, 9))
+    with hq.db.read() as conn:
+        assert not campaign_points.ready(conn)
+    assert got(campaign_results.results(hq.db, filters, TODAY)) == plain(hq, sent, filters, TODAY)
+
+    # A pass cut short after its first batch leaves the table not ready, and the next one
+    # starts again; an upload during the pass writes its own rows, which the pass leaves be.
+    monkeypatch.setattr(campaign_points, "BATCH", 7)
+    real_insert = campaign_points.insert_many
+    calls = []
+
+    def failing_insert(conn, table, rows):
+        calls.append(len(rows))
+        if len(calls) == 2:
+            raise RuntimeError("power cut")
+        real_insert(conn, table, rows)
+
+    monkeypatch.setattr(campaign_points, "insert_many", failing_insert)
+    with pytest.raises(RuntimeError):
+        campaign_points.backfill(hq.db)
+    with hq.db.read() as conn:
+        assert not campaign_points.ready(conn)
+    monkeypatch.setattr(campaign_points, "insert_many", real_insert)
+    b1 = sent.branches["B001"]
+    member = b1.member("+66812345670")
+    late = [member, b1.event("receipt", {
+        "receipt_id": "R-LATE", "fingerprint": "FP-LATE", "status": "earned",
+        "member_id": member["id"], "reasons": [],
+        "receipt": body("B001", bought(date(2026, 3, 3), time(15)), ("SD-GT-500", 60))}),
+        b1.ledger(member["id"], "earn", 20, receipt_id="R-LATE", detail=earning(("double", 20)))]
+    earns = campaign_points._earns_below
+
+    def with_an_upload(db, line):
+        batches = earns(db, line)
+        yield next(batches)
+        sent.push(b1, late)
+        yield from batches
+
+    monkeypatch.setattr(campaign_points, "_earns_below", with_an_upload)
+    assert campaign_points.backfill(hq.db) > 7
+    with hq.db.read() as conn:
+        assert campaign_points.ready(conn)
+    assert campaign_points.backfill(hq.db) == 0
+    now = {(r["earn_id"], r["ref"], r["points"]) for r in hq.rows(schema.campaign_points)}
+    assert now == written | {(late[2]["id"], "double", 20)}
+    data = got(campaign_results.results(hq.db, filters, TODAY))
+    assert data == plain(hq, sent, filters, TODAY)
+    assert data["campaigns"]["double"]["days"][1]["receipts"] == 4  # with the late one

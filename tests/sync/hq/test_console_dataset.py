@@ -32,7 +32,7 @@ from sync.protocol.events import payload_hash
 SCALE = Scale(branches=3, members=700, events=14_000, days=380, seed=5)
 TABLES = ("events", "ledger", "lots", "receipts", "receipt_lines", "claims", "alerts", "down",
           "coupon_uses", "members", "member_aliases", "branch_members", "member_consents",
-          "epochs")
+          "epochs", "campaign_points")
 
 
 class BothHQs:
