@@ -11,7 +11,8 @@ of about a quarter of the lines is read upside down too, and only if that reads 
 is the whole crop read again turned (and kept only if the whole page reads better). Measured:
 upright pages score 0.49–0.89 mean word confidence (synthetic photos) and 0.55–0.90 (SROIE,
 16% under 0.70), the same pages upside down 0.41–0.66. The other exception: when the first
-pass leaves the total or the date in doubt, their lines get one closer read (`reread`). Frames
+pass leaves the total, the date or (on a page of Latin print) the shop in doubt, their lines
+get one closer read together (`reread`). Frames
 too dark or without text-like structure skip OCR entirely; all Tesseract work on one frame
 shares `OCR_BUDGET_S`.
 """
@@ -168,18 +169,22 @@ def _read_upright(prepared: image.Prepared, deadline: float) -> tuple[OcrResult,
 
 def _look_again(gray: np.ndarray, result: OcrResult, deadline: float) -> list[TextLine]:
     """The page's lines, with those of a doubtful total or date re-read closer (see `reread`)
-    where the parser then trusts that field more."""
+    where the parser then trusts that field more, and on a page of Latin print the top lines
+    read with Thai letters re-read in English (the shop's name)."""
     lines = result.text_lines()
     first = parse_lines(lines)
     texts = [line.text for line in lines]
     fields = {name: reread.rows_for(name, texts) for name in reread.doubtful(first)}
+    latin = reread.latin_page(result.lines)
+    if latin and (header := reread.misread_header(texts, first)):
+        fields["store"] = header
     rows = sorted({row for found in fields.values() for row in found})
     remaining = deadline - time.perf_counter()
     if not rows or remaining < 1.0:
         return lines
-    lang = "eng" if reread.latin_page(result.lines) else LANG
     try:
-        again = reread.reread(gray, result.lines, rows, lang=lang, timeout_s=remaining)
+        again = reread.reread(gray, result.lines, rows, lang="eng" if latin else LANG,
+                              timeout_s=remaining)
     except OcrTimeout:
         return lines
     return reread.choose(lines, fields, again, parse_lines, first)

@@ -1,4 +1,5 @@
-"""A second, closer look at the lines that decide the total and the date, only when in doubt.
+"""A second, closer look at the lines that decide the total, the date and the shop, only when in
+doubt.
 
 Tesseract's page pass (psm 4, text 13–30 px high) loses exactly the lines that matter most:
 big bold totals come back as 'Total เห1.00' (bold Latin read as Thai), '4i 50' or nothing, and
@@ -7,14 +8,17 @@ the lines that can hold them (money labels and the line under each, date labels,
 times) are cut out across the page's full width, which keeps an amount the first pass dropped,
 enlarged to about `LINE_PX` high and stacked into one strip for a single extra Tesseract run
 with `--psm 6` (one uniform block: the strip has no layout left to analyse). A page whose
-first pass is nearly free of Thai is read with `eng` alone, so Latin cannot turn into Thai.
+first pass is nearly free of Thai is read with `eng` alone, so Latin cannot turn into Thai; on
+such a page the top lines the first pass read with Thai letters join the strip when the shop's
+name is in doubt or has Thai in it (a bold or large name: '200รพสหะ SDN BHD' for 'ECOSWAY.COM
+SDN BHD').
 
-The re-read text is used only where the cross-checks prefer it: total and date are judged apart,
-each by its own confidence from the parser, so a re-read that repairs the total but spoils the
-date keeps the first date. Measured on 92 SROIE photos: the first pass got a third of the totals
-wrong, 19 of those 22 at confidence < 0.5 (and 7 of 42 right ones); 16 of 18 wrong dates were
-no date at all. Each re-read costs one Tesseract start (~0.15 s) plus ~0.02 s a line, hence
-the gate, the few lines, and `LINE_PX` no larger than reads them.
+The re-read text is used only where the parser prefers it: total, date and shop are judged
+apart, each by its own confidence from the parser, so a re-read that repairs the total but
+spoils the date keeps the first date. Measured on 92 SROIE photos: the first pass got a third
+of the totals wrong, 19 of those 22 at confidence < 0.5 (and 7 of 42 right ones); 16 of 18
+wrong dates were no date at all. Each re-read costs one Tesseract start (~0.15 s) plus
+~0.02 s a line, hence the gate, the few lines, and `LINE_PX` no larger than reads them.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ LINE_PX = 32  # height a re-read line is enlarged to; the first pass gets 13–3
 MAX_SCALE = 3.0
 GAP_PX = 24  # white between stacked lines, so psm 6 keeps them apart
 MAX_ROWS = 24  # bounds the extra time on a long or garbled receipt
+HEADER_ROWS = 6  # top lines that can hold the shop's name
 LATIN_PAGE = 0.25  # Thai share of letters under which a page is read again in English only
 _DATE_LIKE = re.compile(r"\d\s?[/.-]\s?\d{1,2}\s?[/.-]\s?\d|\d{8}")
 _THAI = re.compile("[\u0e01-\u0e5b]")
@@ -61,6 +66,16 @@ def rows_for(field: str, texts: Sequence[str]) -> list[int]:
         elif has_date_label(text) or _DATE_LIKE.search(text) or find_time(text):
             rows.add(i)
     return sorted(r for r in rows if r < len(texts))
+
+
+def misread_header(texts: Sequence[str], receipt: Receipt) -> list[int]:
+    """On a page of Latin print whose shop the first parse doubts (or named with Thai letters),
+    the top lines with Thai letters in them: the name in a bold or large face, which the page
+    pass turns into Thai ('200รพสหะ SDN BHD'). Call only for a `latin_page`."""
+    name = receipt.store.name or ""
+    if receipt.confidence.get("store", 0.0) >= DOUBT and not _THAI.search(name):
+        return []
+    return [i for i, text in enumerate(texts[:HEADER_ROWS]) if _THAI.search(text)]
 
 
 def latin_page(lines: Sequence[OcrLine]) -> bool:

@@ -11,7 +11,7 @@ import pytest
 
 from kiosk.receipts import ocr, reread
 from kiosk.receipts.lines import TextLine
-from kiosk.receipts.model import Receipt
+from kiosk.receipts.model import Receipt, Store
 from kiosk.receipts.parse import parse_lines
 from tests.receipts.test_image import needs_font, receipt_page
 
@@ -83,3 +83,29 @@ def test_a_re_read_that_makes_the_parser_less_sure_is_not_taken():
     first = parse_lines(lines)
     worse = {1: TextLine("TOTAL 27.10", 0.9)}
     assert reread.choose(lines, {"total": [1, 2, 3]}, worse, parse_lines, first) == lines
+
+
+@needs_font
+def test_a_shop_name_read_as_thai_on_a_latin_page_is_read_again_in_english(english_page):
+    page, first = english_page
+    garbled = [replace(first.lines[0], text="KEDAI รพสหะ MAJU SDN ธทD"), *first.lines[1:]]
+    lines = [line.as_text_line() for line in garbled]
+    before = parse_lines(lines, today=date(2024, 1, 1))
+    assert reread.latin_page(garbled)
+    rows = reread.misread_header([line.text for line in lines], before)
+    assert rows == [0]
+    again = reread.reread(page, garbled, rows, lang="eng", timeout_s=30)
+    chosen = reread.choose(lines, {"store": rows}, again, parse_lines, before)
+    after = parse_lines(chosen, today=date(2024, 1, 1))
+    assert after.store.name == "KEDAI RUNCIT MAJU SDN BHD"
+    assert after.confidence["store"] > before.confidence.get("store", 0.0)
+
+
+def test_a_shop_read_surely_and_without_thai_is_not_looked_at_again():
+    texts = ["7-ELEVEN", "เลขที่ 12", "TOTAL 21.70"]
+    sure = Receipt(store=Store(name="7-Eleven"), confidence={"store": 0.9})
+    assert reread.misread_header(texts, sure) == []
+    unsure = replace(sure, confidence={"store": 0.3})
+    assert reread.misread_header(texts, unsure) == [1]
+    thai_name = replace(sure, store=Store(name="7-ELEVรN"))
+    assert reread.misread_header(texts, thai_name) == [1]
