@@ -22,13 +22,14 @@ from kiosk.receipts.textnorm import normalize
 
 ZERO = Decimal("0.00")
 VAT_TOLERANCE = Decimal("0.02")
+CASH_STEP = Decimal("0.05")  # what cash totals are rounded to (Thai satang, Malaysian sen)
 VAT_RATES = (Decimal(7), Decimal(6))  # Thai VAT; Malaysian GST on the foreign receipts
 # How much each independent agreement adds to a candidate's score, and to its confidence.
 _CHECK_WEIGHTS = {"payment": 1.0, "payment_rounded": 0.6, "paid_exact": 0.4, "sum": 0.8,
-                  "sum_plain": 0.5, "vat": 0.5, "items": 0.7, "repeat": 0.3}
+                  "sum_plain": 0.5, "vat": 0.5, "items": 0.7, "repeat": 0.3, "rounded": 0.6}
 _CHECK_CONFIDENCE = {"payment": 0.3, "payment_rounded": 0.2, "paid_exact": 0.15, "sum": 0.25,
                      "sum_plain": 0.15, "vat": 0.15, "items": 0.25, "repeat": 0.1,
-                     "superseded": -0.3, "implausible": -0.3}
+                     "rounded": 0.15, "superseded": -0.3, "implausible": -0.3}
 _KEEP = {"total_strong": 12, "total": 12, "unlabelled": 24, "subtotal": 8, "vatable": 8}
 _LABEL_WEIGHT = {"total_strong": 1.2, "total": 1.0, "unlabelled": 1.0, "subtotal": 0.2}
 
@@ -92,14 +93,57 @@ def reconcile(cands: Sequence[Labelled], items: Sequence[Decimal],
             supports.setdefault(paid.value - change.value, _Support(paid.value - change.value))
     if items_sum is not None and items_sum > 0:
         supports.setdefault(items_sum, _Support(items_sum))
+    rounded_away = _rounded_totals(kind, supports)
     if not supports:
         return Totals()
     adjustments = _adjustments(kind)
     for s in supports.values():
         _check(s, kind, items_sum, len(items), adjustments)
+        if s.value in rounded_away:
+            s.checks["superseded"] = -1.0  # the rounding under it made the payable total
+            s.strength["superseded"] = 1.0
     best = max(supports.values(), key=lambda s: (round(s.score, 6), s.kind in TOTAL_KINDS,
                                                  s.label > 0, max(s.rows, default=-1)))
     return _result(best, kind, items_sum, len(items))
+
+
+def _rounded_totals(kind: dict[str, list[Labelled]],
+                    supports: dict[Decimal, _Support]) -> set[Decimal]:
+    """A total with a rounding line under it (before the payment) and no total after that: the
+    rounded total line was lost (OCR drops it more than any other: the biggest print). The
+    payable amount is the total plus the rounding, to a multiple of 5 satang or sen (cash is
+    rounded to 25 satang in Thailand, 5 sen in Malaysia), with the printed sign or, where OCR
+    lost it ('~0.01'), the other. Added as a candidate labelled as the total was. A later
+    total that is an earlier one so rounded backs it ('rounded'). Returns the totals that
+    rounding replaced."""
+    replaced: set[Decimal] = set()
+    for r in kind["rounding"]:
+        if not r.value or any(c.row > r.row for k in TOTAL_KINDS for c in kind[k]):
+            continue
+        for c in kind["total_strong"] + kind["total"]:
+            if c.row >= r.row or c.value % CASH_STEP == 0 or any(
+                    c.row < paid.row < r.row for paid in kind["tendered"] + kind["change"]):
+                continue  # under the payment, a rounding is the cash's, not the total's
+            rounded = next((c.value + step for step in (r.value, -r.value)
+                            if c.value + step > 0 and (c.value + step) % CASH_STEP == 0), None)
+            if rounded is None:
+                continue
+            s = supports.setdefault(rounded, _Support(rounded))
+            weight = min(c.weight, r.weight) * _LABEL_WEIGHT[c.kind]
+            if weight > s.label:
+                s.label, s.kind, s.ocr = weight, c.kind, min(c.confidence, r.confidence)
+            s.rows.add(r.row)
+            replaced.add(c.value)
+    totals = kind["total_strong"] + kind["total"]
+    for earlier, later in itertools.product(totals, totals):
+        if (later.row > earlier.row and later.value % CASH_STEP == 0
+                and earlier.value % CASH_STEP != 0
+                and abs(later.value - earlier.value) < CASH_STEP / 2):
+            # 'Grand Total 87.08' then 'Net Total 87.10': the later is the earlier rounded.
+            replaced.add(earlier.value)
+            if later.value in supports:
+                _agree(supports[later.value], "rounded", _strength(earlier, later))
+    return replaced
 
 
 def _group(cands: Sequence[Labelled]) -> dict[str, list[Labelled]]:
@@ -115,7 +159,10 @@ def _group(cands: Sequence[Labelled]) -> dict[str, list[Labelled]]:
         if c.kind in ("change", "vat") and c.value < 0:
             continue
         if c.kind == "rounding" and abs(c.value) >= Decimal("0.5"):
-            continue
+            if c.value <= 0:
+                continue
+            # 'Rounding RM 14.40': too big for an adjustment, it is the total after rounding.
+            c = Labelled("total", c.value, c.row, c.weight * 0.8, c.confidence, c.in_summary)
         grouped[c.kind].append(c)
     discounts = [d for d in grouped["discount"] if not d.in_summary]
     if len(discounts) > 1:  # several discount lines: the total is net of all of them

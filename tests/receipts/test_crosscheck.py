@@ -75,6 +75,37 @@ def test_rounded_total_supersedes_the_one_before_rounding() -> None:
     assert out.total == D("49.40") and out.rounding == D("0.01")
 
 
+@pytest.mark.parametrize("printed_sign", ["-0.01", "0.01"])  # OCR often loses the minus
+def test_a_rounded_total_line_lost_is_the_total_plus_the_rounding(printed_sign: str) -> None:
+    cands = [lab("total", "41.30", 9, 0.5), lab("total", "48.16", 12),
+             lab("rounding", printed_sign, 13), lab("tendered", "50.00", 15)]
+    out = reconcile(cands, [])
+    assert out.total == D("48.15") and "sum" in out.checks
+
+
+def test_a_rounding_under_the_payment_leaves_the_printed_total() -> None:
+    cands = [lab("total", "2.56", 5), lab("tendered", "50.00", 6), lab("rounding", "-0.01", 7)]
+    assert reconcile(cands, []).total == D("2.56")
+
+
+def test_a_total_already_in_whole_five_satang_is_not_rounded_again() -> None:
+    cands = [lab("total", "84.00", 5), lab("rounding", "0.02", 6)]
+    assert reconcile(cands, []).total == D("84.00")
+
+
+def test_a_later_total_that_is_an_earlier_one_rounded_is_the_total() -> None:
+    cands = [lab("subtotal", "74.68", 3), lab("vat", "4.93", 5),
+             lab("service", "7.47", 4), lab("total_strong", "87.08", 6),
+             lab("total_strong", "87.10", 8)]
+    out = reconcile(cands, [])
+    assert out.total == D("87.10") and "rounded" in out.checks
+
+
+def test_a_rounding_line_with_a_whole_amount_is_the_rounded_total() -> None:
+    cands = [lab("total", "14.38", 4), lab("rounding", "14.40", 6), lab("tendered", "20.00", 7)]
+    assert reconcile(cands, []).total == D("14.40")
+
+
 def test_total_from_column_layout_weights() -> None:
     # A loose pairing alone must not make a confident total.
     out = reconcile([lab("total", "16.31", 3, 0.15), lab("unlabelled", "9.00", 1, 0.1)], [])
