@@ -23,6 +23,7 @@ from kiosk.receipts.textnorm import normalize
 ZERO = Decimal("0.00")
 VAT_TOLERANCE = Decimal("0.02")
 CASH_STEP = Decimal("0.05")  # what cash totals are rounded to (Thai satang, Malaysian sen)
+LOST_ROUNDED_MOST = 0.6  # a total worked out from a rounding line, printed nowhere: review it
 VAT_RATES = (Decimal(7), Decimal(6))  # Thai VAT; Malaysian GST on the foreign receipts
 # How much each independent agreement adds to a candidate's score, and to its confidence.
 _CHECK_WEIGHTS = {"payment": 1.0, "payment_rounded": 0.6, "paid_exact": 0.4, "sum": 0.8,
@@ -63,6 +64,7 @@ class _Support:
     checks: dict[str, float] = field(default_factory=dict)
     strength: dict[str, float] = field(default_factory=dict)
     parts: dict[str, Labelled | Decimal] = field(default_factory=dict)
+    most: float = 0.98  # the confidence it can reach
 
     @property
     def score(self) -> float:
@@ -128,7 +130,11 @@ def _rounded_totals(kind: dict[str, list[Labelled]],
                             if c.value + step > 0 and (c.value + step) % CASH_STEP == 0), None)
             if rounded is None:
                 continue
-            s = supports.setdefault(rounded, _Support(rounded))
+            if rounded not in supports:
+                # Printed nowhere: some shops print no rounded total and SROIE's labels then
+                # keep the one before rounding, so staff see it before it earns points.
+                supports[rounded] = _Support(rounded, most=LOST_ROUNDED_MOST)
+            s = supports[rounded]
             weight = min(c.weight, r.weight) * _LABEL_WEIGHT[c.kind]
             if weight > s.label:
                 s.label, s.kind, s.ocr = weight, c.kind, min(c.confidence, r.confidence)
@@ -297,7 +303,7 @@ def _result(best: _Support, kind: dict[str, list[Labelled]], items_sum: Decimal 
         out.contradictions.append("items")
     base = {"total_strong": 0.55, "total": 0.5}.get(best.kind, 0.3) * min(1.0, best.label + 0.3)
     gained = sum(_CHECK_CONFIDENCE[c] * best.strength[c] for c in best.checks)
-    conf = min(0.98, base + gained - 0.15 * len(out.contradictions))
+    conf = min(best.most, base + gained - 0.15 * len(out.contradictions))
     # A faint OCR line weighs less once independent arithmetic has confirmed its number.
     agreeing = sum(1 for c in best.checks if _CHECK_CONFIDENCE[c] > 0)
     out.confidence["total"] = max(0.05, conf) * (1 - 0.5 * (1 - best.ocr) / (1 + agreeing))
