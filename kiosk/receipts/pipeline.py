@@ -12,9 +12,8 @@ is the whole crop read again turned (and kept only if the whole page reads bette
 upright pages score 0.49–0.89 mean word confidence (synthetic photos) and 0.55–0.90 (SROIE,
 16% under 0.70), the same pages upside down 0.41–0.66. The other exception: when the first
 pass leaves the total, the date or (on a page of Latin print) the shop in doubt, their lines
-get one closer read together (`reread`). Frames
-too dark or without text-like structure skip OCR entirely; all Tesseract work on one frame
-shares `OCR_BUDGET_S`.
+get one closer read together (`reread`). Frames too dark or without text-like structure skip
+OCR entirely; all Tesseract work on one frame shares `OCR_BUDGET_S`.
 """
 
 from __future__ import annotations
